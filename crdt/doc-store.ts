@@ -1,0 +1,158 @@
+import * as Y from 'yjs'
+import { InvalidUpdateError } from './errors.js'
+import { prefixRange, type KvOp, type KvStore } from './kv.js'
+
+export interface DocStoreInit {
+  /** Fold a document's update log into one snapshot once it holds this many entries. */
+  compactAfter?: number
+}
+
+const DEFAULT_COMPACT_AFTER = 500
+/** Key layout version; bump when the layout changes and migrate on open. */
+export const STORAGE_LAYOUT_VERSION = 1
+const SEQ_DIGITS = 12
+
+/**
+ * Group commit: writes issued while a batch is on its way to disk are gathered into the
+ * next batch. Under load this batches; when idle a write goes out at once, so batching adds
+ * no latency. A caller's promise resolves only once its ops are in the database.
+ */
+class BatchWriter {
+  private pending: KvOp[] = []
+  private waiters: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
+  private flushing: Promise<void> | null = null
+
+  constructor (private readonly kv: KvStore) {}
+
+  write (ops: KvOp[]): Promise<void> {
+    this.pending.push(...ops)
+    const done = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
+    if (this.flushing == null) this.flushing = this.flushLoop()
+    return done
+  }
+
+  /** Resolves once everything written so far is on disk. */
+  async idle (): Promise<void> {
+    while (this.flushing != null) await this.flushing
+  }
+
+  private async flushLoop (): Promise<void> {
+    // Let writes issued in the same tick join the first batch.
+    await new Promise<void>(resolve => setImmediate(resolve))
+    while (this.pending.length > 0) {
+      const ops = this.pending
+      const waiters = this.waiters
+      this.pending = []
+      this.waiters = []
+      try {
+        await this.kv.batch(ops)
+        for (const w of waiters) w.resolve()
+      } catch (err) {
+        for (const w of waiters) w.reject(err as Error)
+      }
+    }
+    this.flushing = null
+  }
+}
+
+/**
+ * Persists Yjs documents as append-only update logs under ordered, versioned keys
+ * (`doc!NAME!SEQ`), compacted into one snapshot past a threshold (the y-leveldb layout,
+ * without its global queue: every document shares one group-commit writer instead).
+ */
+export class DocStore {
+  private readonly writer: BatchWriter
+  private readonly compactAfter: number
+
+  constructor (private readonly kv: KvStore, init: DocStoreInit = {}) {
+    this.writer = new BatchWriter(kv)
+    this.compactAfter = init.compactAfter ?? DEFAULT_COMPACT_AFTER
+  }
+
+  /** Loads `name`'s stored updates into `doc`, then persists every later change of `doc`. */
+  async attach (name: string, doc: Y.Doc): Promise<PersistedDoc> {
+    const prefix = `doc!${name}!`
+    const updates: Uint8Array[] = []
+    let lastSeq = -1
+    for await (const [key, value] of this.kv.entries(prefixRange(prefix))) {
+      updates.push(value)
+      lastSeq = Number(key.slice(prefix.length))
+    }
+    if (updates.length > 0) {
+      try {
+        Y.applyUpdate(doc, Y.mergeUpdates(updates), 'storage')
+      } catch (err) {
+        throw new InvalidUpdateError(`stored history of ${name} is corrupt: ${(err as Error).message}`)
+      }
+    }
+    return new PersistedDoc(prefix, doc, this.writer, lastSeq, updates.length, this.compactAfter)
+  }
+
+  /** Every document name with stored updates. */
+  async names (): Promise<string[]> {
+    const names = new Set<string>()
+    for await (const [key] of this.kv.entries(prefixRange('doc!'))) {
+      names.add(key.slice(4, key.indexOf('!', 4)))
+    }
+    return [...names]
+  }
+
+  async flush (): Promise<void> {
+    await this.writer.idle()
+  }
+}
+
+export class PersistedDoc {
+  private pendingWrite: Promise<void> = Promise.resolve()
+  private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
+  private error: Error | null = null
+
+  constructor (
+    private readonly prefix: string,
+    private readonly doc: Y.Doc,
+    private readonly writer: BatchWriter,
+    private seq: number,
+    private entries: number,
+    private readonly compactAfter: number
+  ) {
+    this.onUpdate = (update, origin) => {
+      if (origin === 'storage') return
+      this.append(update)
+    }
+    doc.on('update', this.onUpdate)
+  }
+
+  /** Resolves once every change made so far is on disk; rejects if a write failed. */
+  async flushed (): Promise<void> {
+    await this.pendingWrite
+    if (this.error != null) throw this.error
+  }
+
+  /** Number of log entries currently stored for this document. */
+  get logLength (): number {
+    return this.entries
+  }
+
+  detach (): void {
+    this.doc.off('update', this.onUpdate)
+  }
+
+  private key (seq: number): string {
+    return this.prefix + String(seq).padStart(SEQ_DIGITS, '0')
+  }
+
+  private append (update: Uint8Array): void {
+    const ops: KvOp[] = [{ type: 'put', key: this.key(++this.seq), value: update }]
+    this.entries++
+    if (this.entries > this.compactAfter) {
+      // The snapshot replaces every earlier entry in the same atomic batch.
+      const snapshotSeq = ++this.seq
+      const firstStale = snapshotSeq - this.entries
+      ops.length = 0
+      for (let s = Math.max(0, firstStale); s < snapshotSeq; s++) ops.push({ type: 'del', key: this.key(s) })
+      ops.push({ type: 'put', key: this.key(snapshotSeq), value: Y.encodeStateAsUpdate(this.doc) })
+      this.entries = 1
+    }
+    this.pendingWrite = this.writer.write(ops).catch(err => { this.error = err as Error })
+  }
+}

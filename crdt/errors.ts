@@ -1,0 +1,23 @@
+/** A stored or received value is not a valid Outpost document value. */
+export class InvalidMessageError extends Error {
+  static readonly NAME = 'InvalidMessageError'
+  override name = InvalidMessageError.NAME
+}
+
+/** A Yjs update could not be decoded or applied. */
+export class InvalidUpdateError extends Error {
+  static readonly NAME = 'InvalidUpdateError'
+  override name = InvalidUpdateError.NAME
+}
+
+/** The storage was used after it was closed. */
+export class StorageClosedError extends Error {
+  static readonly NAME = 'StorageClosedError'
+  override name = StorageClosedError.NAME
+}
+
+/** The LevelDB directory is held by another process (another node runs on it). */
+export class StorageLockedError extends Error {
+  static readonly NAME = 'StorageLockedError'
+  override name = StorageLockedError.NAME
+}

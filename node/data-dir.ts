@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { LevelKv, StorageLockedError, type KvStore } from '../crdt/index.js'
+import { DataDirLockedError } from './errors.js'
+
+/** Where a node keeps everything. One directory belongs to one node at a time. */
+export class DataDir {
+  readonly path: string
+
+  constructor (path?: string) {
+    this.path = resolve(path ?? process.env.OUTPOST_HOME ?? join(homedir(), '.outpost'))
+  }
+
+  get dbPath (): string { return join(this.path, 'db') }
+  /** static peers, one multiaddr per line */
+  get peersFile (): string { return join(this.path, 'peers') }
+  /** the running node's API address, written at start and removed at stop */
+  get apiFile (): string { return join(this.path, 'api.json') }
+  get tokenFile (): string { return join(this.path, 'api-token') }
+
+  async ensure (): Promise<void> {
+    await mkdir(this.path, { recursive: true, mode: 0o700 })
+  }
+
+  /** Opens the node's LevelDB; DataDirLockedError if a running node holds it. */
+  async openDb (): Promise<KvStore> {
+    await this.ensure()
+    try {
+      return await LevelKv.open(this.dbPath)
+    } catch (err) {
+      if (err instanceof StorageLockedError) {
+        const running = await this.readApiInfo()
+        const who = running != null ? ` (pid ${running.pid}, API ${running.url})` : ''
+        throw new DataDirLockedError(`data directory ${this.path} is in use by a running node${who}; stop it first or use another --data`)
+      }
+      throw err
+    }
+  }
+
+  /** The API token, created on first use; readable only by this user. */
+  async token (): Promise<string> {
+    try {
+      const token = (await readFile(this.tokenFile, 'utf8')).trim()
+      if (token.length >= 32) return token
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    const token = randomBytes(32).toString('hex')
+    await writeFile(this.tokenFile, token + '\n', { mode: 0o600 })
+    return token
+  }
+
+  async writeApiInfo (info: ApiInfo): Promise<void> {
+    await writeFile(this.apiFile, JSON.stringify(info) + '\n', { mode: 0o600 })
+  }
+
+  async readApiInfo (): Promise<ApiInfo | null> {
+    try {
+      const info = JSON.parse(await readFile(this.apiFile, 'utf8')) as ApiInfo
+      return typeof info.url === 'string' ? info : null
+    } catch {
+      return null
+    }
+  }
+
+  async removeApiInfo (): Promise<void> {
+    await rm(this.apiFile, { force: true })
+  }
+}
+
+export interface ApiInfo {
+  url: string
+  pid: number
+  peerId: string
+}

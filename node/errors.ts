@@ -1,0 +1,29 @@
+/**
+ * Errors a caller of the node can meet. The local API maps them to HTTP status codes by
+ * name (see api/errors-to-status), and tests assert on the name.
+ */
+function named (name: string): new (message: string) => Error {
+  return class extends Error {
+    static readonly NAME = name
+    override name = name
+  }
+}
+
+/** A peer sent a frame or envelope that does not decode, is too large, or has a bad version. */
+export class MalformedFrameError extends named('MalformedFrameError') {}
+/** No group with this id on this node. */
+export class UnknownGroupError extends named('UnknownGroupError') {}
+/** An invite string that does not decode. */
+export class InvalidInviteError extends named('InvalidInviteError') {}
+/** A request to the local API (or a CLI argument) is not valid. */
+export class InvalidRequestError extends named('InvalidRequestError') {}
+/** The data directory has no identity yet (`outpost init` was never run). */
+export class NotInitializedError extends named('NotInitializedError') {}
+/** Another node is running on this data directory. */
+export class DataDirLockedError extends named('DataDirLockedError') {}
+/** No node is running on this data directory (CLI commands need one). */
+export class NodeNotRunningError extends named('NodeNotRunningError') {}
+/** The API token was missing or wrong. */
+export class UnauthorizedError extends named('UnauthorizedError') {}
+/** The node is stopping or stopped. */
+export class NodeStoppedError extends named('NodeStoppedError') {}

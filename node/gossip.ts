@@ -1,0 +1,94 @@
+import { logger } from '@libp2p/logger'
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Group } from './groups.js'
+import { decodeGossip, encodeGossip } from './wire/gossip-codec.js'
+
+const log = logger('outpost:gossip')
+
+export interface GossipComponents {
+  pubsub: GossipSub
+  /** the group a received envelope names, if this node belongs to it */
+  group: (groupId: string) => Group | undefined
+  /** an update arrived that depends on changes we lack: sync with whoever sent it */
+  onGap: (from: PeerId) => void
+}
+
+export interface GossipStats {
+  published: number
+  received: number
+  rejected: number
+}
+
+/**
+ * Publishes each local change of a group's document on the group's topic, and applies what
+ * arrives on the topics of our groups. Gossip is the fast path; sync repairs what it drops.
+ */
+export class GossipService {
+  readonly stats: GossipStats = { published: 0, received: 0, rejected: 0 }
+  private readonly detach = new Map<string, () => void>()
+  private started = false
+
+  constructor (private readonly components: GossipComponents) {}
+
+  start (groups: Group[]): void {
+    if (this.started) return
+    this.started = true
+    for (const group of groups) this.addGroup(group)
+  }
+
+  stop (): void {
+    if (!this.started) return
+    this.started = false
+    for (const [topic, off] of this.detach) {
+      off()
+      this.components.pubsub.unsubscribe(topic)
+    }
+    this.detach.clear()
+  }
+
+  /** Subscribe to a group's topic and publish its local changes from now on. */
+  addGroup (group: Group): void {
+    if (!this.started || this.detach.has(group.topic)) return
+    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+      if (origin === 'local') this.publish(group, update)
+    }
+    group.doc.doc.on('update', onUpdate)
+    // Applying in the validator means a bad envelope is rejected before gossipsub relays it,
+    // and counts against the sender's score.
+    this.components.pubsub.topicValidators.set(group.topic, (peer, msg) => this.receive(peer, msg))
+    this.detach.set(group.topic, () => {
+      group.doc.doc.off('update', onUpdate)
+      this.components.pubsub.topicValidators.delete(group.topic)
+    })
+    this.components.pubsub.subscribe(group.topic)
+  }
+
+  private publish (group: Group, update: Uint8Array): void {
+    const data = encodeGossip({ type: 'update', groupId: group.info.groupId, update })
+    this.stats.published++
+    this.components.pubsub.publish(group.topic, data).catch(err => {
+      // Not fatal: the change is stored, and sync delivers it to peers that missed it.
+      log('publish on %s failed: %s', group.topic, (err as Error).message)
+    })
+  }
+
+  /** Untrusted input from the network: validate, apply, and never throw. */
+  private receive (propagationSource: PeerId, msg: Message): TopicValidatorResult {
+    try {
+      const envelope = decodeGossip(msg.data)
+      const group = this.components.group(envelope.groupId)
+      if (group == null || group.topic !== msg.topic) {
+        throw new Error(`envelope for group ${envelope.groupId} on topic ${msg.topic}`)
+      }
+      const { missingDependencies } = group.doc.applyUpdate(envelope.update, 'remote')
+      this.stats.received++
+      if (missingDependencies) this.components.onGap(propagationSource)
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      this.stats.rejected++
+      log.error('dropped gossip from %p: %s', propagationSource, (err as Error).message)
+      return TopicValidatorResult.Reject
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { DocStore, GroupDoc, newGroupId, prefixRange, type GroupId, type KvStore, type PersistedDoc } from '../crdt/index.js'
+import { GROUP_TOPIC_PREFIX } from './constants.js'
+import { UnknownGroupError } from './errors.js'
+import { checkName } from './identity.js'
+
+export interface GroupInfo {
+  groupId: GroupId
+  name: string
+  /** ms since epoch when this node created or joined the group */
+  joinedAt: number
+}
+
+export interface Group {
+  info: GroupInfo
+  topic: string
+  doc: GroupDoc
+  persisted: PersistedDoc
+}
+
+export function topicOf (groupId: GroupId): string {
+  return GROUP_TOPIC_PREFIX + groupId
+}
+
+const PREFIX = 'group!'
+
+/** The groups this node belongs to, each with its open, persisted document. */
+export class GroupRegistry {
+  private readonly groups = new Map<GroupId, Group>()
+  private readonly docs: DocStore
+
+  constructor (private readonly kv: KvStore, init: { compactAfter?: number } = {}) {
+    this.docs = new DocStore(kv, init)
+  }
+
+  /** Opens every group stored on this node. */
+  async load (): Promise<void> {
+    for await (const [, value] of this.kv.entries(prefixRange(PREFIX))) {
+      const info = JSON.parse(Buffer.from(value).toString('utf8')) as GroupInfo
+      await this.open(info)
+    }
+  }
+
+  async create (name: string, createdBy: string): Promise<Group> {
+    const info: GroupInfo = { groupId: newGroupId(), name: checkName(name), joinedAt: Date.now() }
+    const group = await this.add(info)
+    group.doc.setMeta({ name: info.name, createdBy, createdAt: info.joinedAt })
+    await group.persisted.flushed()
+    return group
+  }
+
+  /** Adds a group learned from an invite; joining twice returns the group already held. */
+  async join (groupId: GroupId, name: string): Promise<{ group: Group, isNew: boolean }> {
+    const existing = this.groups.get(groupId)
+    if (existing != null) return { group: existing, isNew: false }
+    return { group: await this.add({ groupId, name: checkName(name), joinedAt: Date.now() }), isNew: true }
+  }
+
+  get (groupId: string): Group | undefined {
+    return this.groups.get(groupId as GroupId)
+  }
+
+  /** The group, or UnknownGroupError that says how to find the right id. */
+  require (groupId: string): Group {
+    const group = this.groups.get(groupId as GroupId)
+    if (group == null) throw new UnknownGroupError(`no group ${groupId} on this node; see 'outpost group list'`)
+    return group
+  }
+
+  list (): Group[] {
+    return [...this.groups.values()].sort((a, b) => a.info.joinedAt - b.info.joinedAt)
+  }
+
+  async flush (): Promise<void> {
+    await this.docs.flush()
+  }
+
+  async close (): Promise<void> {
+    await this.docs.flush()
+    for (const group of this.groups.values()) {
+      group.persisted.detach()
+      group.doc.destroy()
+    }
+    this.groups.clear()
+  }
+
+  private async add (info: GroupInfo): Promise<Group> {
+    await this.kv.batch([{ type: 'put', key: PREFIX + info.groupId, value: Buffer.from(JSON.stringify(info)) }])
+    return await this.open(info)
+  }
+
+  private async open (info: GroupInfo): Promise<Group> {
+    const doc = new GroupDoc(info.groupId)
+    const persisted = await this.docs.attach(info.groupId, doc.doc)
+    const group: Group = { info, topic: topicOf(info.groupId), doc, persisted }
+    this.groups.set(info.groupId, group)
+    return group
+  }
+}

@@ -1,0 +1,84 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { FaultTolerance, type ConnectionGater, type PrivateKey, type Libp2p } from '@libp2p/interface'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_SERVICE_TAG } from './constants.js'
+
+export type HostServices = {
+  pubsub: GossipSub
+  identify: ReturnType<ReturnType<typeof identify>>
+  ping: ReturnType<ReturnType<typeof ping>>
+}
+
+export type Host = Libp2p<HostServices>
+
+export interface HostInit {
+  privateKey: PrivateKey
+  /** multiaddrs to listen on; default: every interface, IPv4 and IPv6, on DEFAULT_P2P_PORT */
+  listen?: string[]
+  /** discover peers on the segment with mDNS (default true) */
+  mdns?: boolean
+  /** mDNS query interval in ms (default 10 s) */
+  mdnsInterval?: number
+  /** for tests: deny connections (partitions) */
+  connectionGater?: ConnectionGater
+  /** for tests and benchmarks: extra transports (e.g. in-memory) */
+  transports?: Libp2pOptions['transports']
+}
+
+export const DEFAULT_LISTEN = [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`, `/ip6/::/tcp/${DEFAULT_P2P_PORT}`]
+
+/**
+ * The libp2p host: TCP, Noise, yamux, identify, ping, gossipsub and (optionally) mDNS.
+ * gossipsub message signing is off: authorship is checked at the application level, once,
+ * on gossip and on sync alike (see DESIGN.md), which saves 2-4x of gossip throughput.
+ */
+export async function createHost (init: HostInit): Promise<Host> {
+  const listen = init.listen ?? DEFAULT_LISTEN
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    addresses: { listen },
+    transports: init.transports ?? [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: init.mdns === false ? [] : [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsInterval ?? 10_000 })],
+    connectionGater: {
+      // LAN and loopback addresses are the whole point here; libp2p denies none by default,
+      // but keep the test gater's decisions.
+      ...init.connectionGater
+    },
+    transportManager: {
+      // A machine without IPv6 (or a namespace without it) still runs on IPv4.
+      faultTolerance: FaultTolerance.NO_FATAL
+    },
+    connectionManager: {
+      // A whole team may start at once behind one address (tests, NAT); the default of 5
+      // inbound connections per second per address is too low for that.
+      inboundConnectionThreshold: 1000,
+      maxIncomingPendingConnections: 100,
+      dialTimeout: 5_000
+    },
+    connectionMonitor: {
+      // Notice a dead link within seconds so that redial and sync start promptly.
+      pingInterval: 3_000,
+      abortConnectionOnPingFailure: true
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictNoSign',
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        maxInboundDataLength: MAX_GOSSIP_BYTES * 4
+      })
+    }
+  }) as unknown as Host
+}

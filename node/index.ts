@@ -1,0 +1,12 @@
+/**
+ * The Outpost daemon: where crdt, discovery and libp2p meet. The only folder that opens
+ * sockets.
+ */
+export { OutpostNode, type OutpostNodeInit, type HistoryEntry, type GroupSummary, type MessageEvent } from './outpost-node.js'
+export { DataDir, type ApiInfo } from './data-dir.js'
+export { createHost, DEFAULT_LISTEN, type Host, type HostInit } from './host.js'
+export { encodeInvite, decodeInvite, INVITE_PREFIX, type Invite } from './wire/invite.js'
+export { encodeSyncFrame, decodeSyncFrame, type SyncFrame } from './wire/sync-codec.js'
+export { encodeGossip, decodeGossip, type GossipEnvelope } from './wire/gossip-codec.js'
+export * from './errors.js'
+export * from './constants.js'

@@ -1,0 +1,214 @@
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { GroupDoc, GroupId } from '../crdt/index.js'
+import { DEFAULT_SYNC_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
+import { MalformedFrameError } from './errors.js'
+import { decodeSyncFrame, encodeSyncFrame, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
+
+const log = logger('outpost:sync')
+
+/** What the sync service needs from the node. */
+export interface SyncComponents {
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener' | 'peerId'>
+  /** the groups to offer, with their documents */
+  groups: () => Array<{ groupId: GroupId, doc: GroupDoc }>
+  /** our display name, sent in HELLO */
+  profileName: () => string
+  /** a peer told us its display name */
+  onPeerName?: (peerId: string, name: string) => void
+}
+
+export interface SyncInit {
+  /** anti-entropy period in ms; 0 disables the timer (default 10 s) */
+  intervalMs?: number
+  /** a whole exchange is aborted after this long (default 30 s) */
+  timeoutMs?: number
+  /** for tests of a broken node: answer nothing and never initiate */
+  disabled?: boolean
+}
+
+export interface SyncStats {
+  exchanges: number
+  failures: number
+  /** bytes of Yjs updates sent and received in UPDATE frames */
+  updateBytesSent: number
+  updateBytesReceived: number
+  framesRejected: number
+}
+
+/** An empty Yjs update (no structs, no deletions) is these two bytes. */
+const EMPTY_UPDATE_LENGTH = 2
+
+/**
+ * `/outpost/sync/1`: on every new connection and on an anti-entropy timer, both sides
+ * exchange state vectors for every group and send each other exactly what the other lacks.
+ * gossipsub only re-offers the last few seconds; this is what heals partitions.
+ */
+export class SyncService {
+  readonly stats: SyncStats = { exchanges: 0, failures: 0, updateBytesSent: 0, updateBytesReceived: 0, framesRejected: 0 }
+  private readonly intervalMs: number
+  private readonly timeoutMs: number
+  private timer: NodeJS.Timeout | null = null
+  /** per peer: the exchange in flight, and whether another was asked for meanwhile */
+  private readonly running = new Map<string, { again: boolean, done: Promise<void> }>()
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    // One side is enough for the first exchange; the lower id starts it.
+    if (this.components.libp2p.peerId.toString() < evt.detail.toString()) this.syncWith(evt.detail)
+  }
+
+  private started = false
+
+  constructor (private readonly components: SyncComponents, private readonly init: SyncInit = {}) {
+    this.intervalMs = init.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS
+    this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    if (this.init.disabled === true) return
+    await this.components.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => {
+      this.respond(stream, connection.remotePeer).catch(() => {})
+    }, { maxInboundStreams: 8 })
+    this.components.libp2p.addEventListener('peer:connect', this.onConnect)
+    if (this.intervalMs > 0) {
+      this.timer = setInterval(() => { this.syncAll() }, this.intervalMs)
+      this.timer.unref()
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    if (this.timer != null) clearInterval(this.timer)
+    this.timer = null
+    if (this.init.disabled === true) return
+    this.components.libp2p.removeEventListener('peer:connect', this.onConnect)
+    await this.components.libp2p.unhandle(SYNC_PROTOCOL)
+    await Promise.allSettled([...this.running.values()].map(r => r.done))
+  }
+
+  /** Sync with every connected peer now. */
+  syncAll (): void {
+    const peers = new Map<string, PeerId>()
+    for (const c of this.components.libp2p.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
+    for (const peer of peers.values()) this.syncWith(peer)
+  }
+
+  /**
+   * Starts an exchange with `peer` unless one is running, in which case another runs right
+   * after it (so that nothing that changed meanwhile is missed). Resolves when done.
+   */
+  syncWith (peer: PeerId): Promise<void> {
+    if (!this.started || this.init.disabled === true) return Promise.resolve()
+    const key = peer.toString()
+    const current = this.running.get(key)
+    if (current != null) {
+      current.again = true
+      return current.done
+    }
+    const entry = { again: false, done: Promise.resolve() }
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false
+          await this.initiate(peer)
+        } while (entry.again && this.started)
+      } finally {
+        this.running.delete(key)
+      }
+    })()
+    this.running.set(key, entry)
+    return entry.done
+  }
+
+  private async initiate (peer: PeerId): Promise<void> {
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    let stream: Stream
+    try {
+      stream = await this.components.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
+    } catch (err) {
+      this.stats.failures++
+      log('cannot open sync stream to %p: %s', peer, (err as Error).message)
+      return
+    }
+    await this.exchange(stream, peer, signal)
+  }
+
+  private async respond (stream: Stream, peer: PeerId): Promise<void> {
+    await this.exchange(stream, peer, AbortSignal.timeout(this.timeoutMs))
+  }
+
+  /** Both roles run the same exchange: HELLO both ways, UPDATEs both ways, DONE both ways. */
+  private async exchange (stream: Stream, peer: PeerId, signal: AbortSignal): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
+    const send = async (frame: SyncFrame): Promise<void> => { await lp.write(encodeSyncFrame(frame), { signal }) }
+    const receive = async (): Promise<SyncFrame> => decodeSyncFrame((await lp.read({ signal })).subarray())
+    try {
+      const ours = new Map(this.components.groups().map(g => [g.groupId, g.doc]))
+      await send({
+        type: 'hello',
+        name: this.components.profileName(),
+        groups: [...ours].map(([groupId, doc]) => ({ groupId, stateVector: doc.stateVector() }))
+      })
+      const hello = await receive()
+      if (hello.type !== 'hello') throw new MalformedFrameError(`expected hello, got ${hello.type}`)
+      if (hello.name.length > 0) this.components.onPeerName?.(peer.toString(), hello.name)
+      const shared = new Set(hello.groups.map(g => g.groupId).filter(id => ours.has(id)))
+      // Read while writing: if both sides wrote large diffs before reading, flow control
+      // would stall both.
+      const reading = this.receiveUpdates(receive, ours, shared, peer)
+      await this.sendUpdates(send, hello, ours)
+      await send({ type: 'done' })
+      await reading
+      await stream.close({ signal })
+      this.stats.exchanges++
+    } catch (err) {
+      this.stats.failures++
+      if (err instanceof MalformedFrameError) {
+        this.stats.framesRejected++
+        log.error('dropped malformed sync frame from %p: %s', peer, err.message)
+      } else {
+        log('sync with %p failed: %s', peer, (err as Error).message)
+      }
+      stream.abort(err as Error)
+    }
+  }
+
+  private async sendUpdates (send: (f: SyncFrame) => Promise<void>, hello: HelloFrame, ours: Map<GroupId, GroupDoc>): Promise<void> {
+    for (const { groupId, stateVector } of hello.groups) {
+      const doc = ours.get(groupId)
+      if (doc == null) continue
+      let update: Uint8Array
+      try {
+        update = doc.diff(stateVector)
+      } catch (err) {
+        throw new MalformedFrameError((err as Error).message)
+      }
+      if (update.length <= EMPTY_UPDATE_LENGTH) continue
+      this.stats.updateBytesSent += update.length
+      await send({ type: 'update', groupId, update })
+    }
+  }
+
+  private async receiveUpdates (receive: () => Promise<SyncFrame>, ours: Map<GroupId, GroupDoc>, shared: Set<GroupId>, peer: PeerId): Promise<void> {
+    while (true) {
+      const frame = await receive()
+      if (frame.type === 'done') return
+      if (frame.type !== 'update') throw new MalformedFrameError(`unexpected ${frame.type} frame`)
+      const doc = ours.get(frame.groupId)
+      if (doc == null || !shared.has(frame.groupId)) {
+        log.error('ignored update from %p for group %s it did not announce or we do not hold', peer, frame.groupId)
+        continue
+      }
+      this.stats.updateBytesReceived += frame.update.length
+      try {
+        doc.applyUpdate(frame.update, 'remote')
+      } catch (err) {
+        this.stats.framesRejected++
+        log.error('dropped sync update from %p for group %s: %s', peer, frame.groupId, (err as Error).message)
+      }
+    }
+  }
+}

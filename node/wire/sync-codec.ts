@@ -1,0 +1,85 @@
+import * as encoding from 'lib0/encoding'
+import { isGroupId, MAX_NAME_LENGTH, type GroupId } from '../../crdt/index.js'
+import { MAX_GROUPS_PER_HELLO, MAX_SYNC_FRAME_BYTES, WIRE_VERSION } from '../constants.js'
+import { SafeReader } from './bytes.js'
+
+/**
+ * Frames of `/outpost/sync/1`. Both sides send HELLO (their profile name and, per group,
+ * a Yjs state vector), then one UPDATE per shared group the other side lacks something
+ * of, then DONE. Layout: [version u8][type u8][body].
+ */
+export type SyncFrame = HelloFrame | UpdateFrame | DoneFrame
+
+export interface GroupState { groupId: GroupId, stateVector: Uint8Array }
+export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
+export interface UpdateFrame { type: 'update', groupId: GroupId, update: Uint8Array }
+export interface DoneFrame { type: 'done' }
+
+const TYPE_CODES = { hello: 1, update: 2, done: 3 } as const
+const MAX_STATE_VECTOR_BYTES = 64 * 1024
+
+export const isHello = (f: SyncFrame): f is HelloFrame => f.type === 'hello'
+export const isUpdate = (f: SyncFrame): f is UpdateFrame => f.type === 'update'
+export const isDone = (f: SyncFrame): f is DoneFrame => f.type === 'done'
+
+export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeUint8(e, WIRE_VERSION)
+  encoding.writeUint8(e, TYPE_CODES[frame.type])
+  switch (frame.type) {
+    case 'hello':
+      encoding.writeVarString(e, frame.name)
+      encoding.writeVarUint(e, frame.groups.length)
+      for (const g of frame.groups) {
+        encoding.writeVarString(e, g.groupId)
+        encoding.writeVarUint8Array(e, g.stateVector)
+      }
+      break
+    case 'update':
+      encoding.writeVarString(e, frame.groupId)
+      encoding.writeVarUint8Array(e, frame.update)
+      break
+    case 'done':
+      break
+  }
+  return encoding.toUint8Array(e)
+}
+
+/** Decodes an untrusted frame; throws MalformedFrameError for anything not well formed. */
+export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
+  const r = new SafeReader(bytes, 'sync frame')
+  if (bytes.length > MAX_SYNC_FRAME_BYTES) r.fail(`${bytes.length} bytes is over the limit`)
+  const version = r.uint8()
+  if (version !== WIRE_VERSION) r.fail(`unsupported version ${version}`)
+  const code = r.uint8()
+  let frame: SyncFrame
+  switch (code) {
+    case TYPE_CODES.hello: {
+      const name = r.string(MAX_NAME_LENGTH * 4)
+      const count = r.varUint(MAX_GROUPS_PER_HELLO)
+      const groups: GroupState[] = []
+      for (let i = 0; i < count; i++) {
+        const groupId = readGroupId(r)
+        groups.push({ groupId, stateVector: r.bytesField(MAX_STATE_VECTOR_BYTES) })
+      }
+      frame = { type: 'hello', name, groups }
+      break
+    }
+    case TYPE_CODES.update:
+      frame = { type: 'update', groupId: readGroupId(r), update: r.bytesField(MAX_SYNC_FRAME_BYTES) }
+      break
+    case TYPE_CODES.done:
+      frame = { type: 'done' }
+      break
+    default:
+      return r.fail(`unknown frame type ${code}`)
+  }
+  r.end()
+  return frame
+}
+
+export function readGroupId (r: SafeReader): GroupId {
+  const id = r.string(64)
+  if (!isGroupId(id)) r.fail('bad group id')
+  return id
+}
