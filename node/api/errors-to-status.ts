@@ -1,0 +1,13 @@
+/** HTTP status for an error, by the error's name (see node/errors.ts and crdt/errors.ts). */
+const STATUS: Record<string, number> = {
+  InvalidRequestError: 400,
+  InvalidInviteError: 400,
+  InvalidMessageError: 400,
+  UnauthorizedError: 401,
+  UnknownGroupError: 404,
+  NodeStoppedError: 503
+}
+
+export function statusOf (err: Error): number {
+  return STATUS[err.name] ?? 500
+}

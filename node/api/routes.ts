@@ -1,0 +1,61 @@
+import { InvalidRequestError } from '../errors.js'
+import type { OutpostNode } from '../outpost-node.js'
+
+export interface RouteContext {
+  params: string[]
+  query: URLSearchParams
+  body: Record<string, unknown>
+}
+
+export interface Route {
+  method: 'GET' | 'POST'
+  path: RegExp
+  status?: number
+  run: (node: OutpostNode, ctx: RouteContext) => unknown
+}
+
+const GROUP = '([^/]+)'
+
+function stringField (body: Record<string, unknown>, field: string): string {
+  const value = body[field]
+  if (typeof value !== 'string') throw new InvalidRequestError(`field '${field}' (a string) is required`)
+  return value
+}
+
+function optionalInt (query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name)
+  if (raw == null) return undefined
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidRequestError(`${name} must be a non-negative integer`)
+  return n
+}
+
+/** The local API's endpoints; documented in README.md. */
+export const routes: Route[] = [
+  {
+    method: 'GET',
+    path: /^\/v1\/status$/,
+    run: node => ({ peerId: node.peerId, name: node.name, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length })
+  },
+  { method: 'GET', path: /^\/v1\/groups$/, run: node => node.listGroups() },
+  { method: 'POST', path: /^\/v1\/groups$/, status: 201, run: async (node, { body }) => await node.createGroup(stringField(body, 'name')) },
+  { method: 'POST', path: /^\/v1\/groups\/join$/, run: async (node, { body }) => await node.joinGroup(stringField(body, 'invite')) },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/invite$`), run: (node, { params }) => ({ invite: node.invite(params[0]) }) },
+  {
+    method: 'GET',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
+    run: (node, { params, query }) => node.history(params[0], { limit: optionalInt(query, 'limit') })
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
+    status: 201,
+    run: async (node, { params, body }) => {
+      const replyTo = body.replyTo
+      if (replyTo != null && typeof replyTo !== 'string') throw new InvalidRequestError("field 'replyTo' must be a message id")
+      const message = await node.send(params[0], stringField(body, 'text'), { replyTo: replyTo ?? undefined })
+      return { messageId: message.id, message }
+    }
+  },
+  { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() }
+]

@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { logger } from '@libp2p/logger'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { MAX_API_BODY_BYTES } from '../constants.js'
+import { InvalidRequestError, UnauthorizedError } from '../errors.js'
+import type { MessageEvent, OutpostNode } from '../outpost-node.js'
+import { statusOf } from './errors-to-status.js'
+import { routes, type Route } from './routes.js'
+
+const log = logger('outpost:api')
+
+export interface ApiServerInit {
+  host?: string
+  port?: number
+  token: string
+}
+
+/**
+ * The local API: HTTP + WebSocket on loopback, every request authenticated with the token
+ * from the data directory. The CLI, the browser UI and integrations are its clients.
+ */
+export class ApiServer {
+  private server: Server | null = null
+  private wss: WebSocketServer | null = null
+  private readonly token: Buffer
+  private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
+
+  constructor (private readonly node: OutpostNode, private readonly init: ApiServerInit) {
+    this.token = Buffer.from(init.token)
+  }
+
+  /** Listens and returns the base URL, e.g. http://127.0.0.1:4610 */
+  async start (): Promise<string> {
+    const server = createServer((req, res) => { this.handle(req, res).catch(err => { this.fail(res, err) }) })
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+    server.on('upgrade', (req, socket, head) => {
+      try {
+        this.authorize(req)
+        if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/events') throw new InvalidRequestError('no such WebSocket endpoint')
+      } catch (err) {
+        socket.end(`HTTP/1.1 ${statusOf(err as Error)} Refused\r\nConnection: close\r\n\r\n`)
+        return
+      }
+      wss.handleUpgrade(req, socket, head, ws => { this.welcome(ws) })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port ?? 0, this.init.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    this.wss = wss
+    this.node.on('message', this.onMessage)
+    const address = server.address() as AddressInfo
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
+  }
+
+  async stop (): Promise<void> {
+    this.node.off('message', this.onMessage)
+    for (const client of this.wss?.clients ?? []) client.terminate()
+    this.wss?.close()
+    const server = this.server
+    this.server = null
+    if (server == null) return
+    server.closeAllConnections()
+    await new Promise<void>(resolve => server.close(() => { resolve() }))
+  }
+
+  private welcome (ws: WebSocket): void {
+    ws.on('error', err => { log('websocket error: %s', err.message) })
+    ws.send(JSON.stringify({ type: 'hello', peerId: this.node.peerId, name: this.node.name }))
+  }
+
+  private broadcast (event: object): void {
+    if (this.wss == null || this.wss.clients.size === 0) return
+    const data = JSON.stringify(event)
+    for (const client of this.wss.clients) {
+      if (client.readyState === client.OPEN) client.send(data)
+    }
+  }
+
+  private authorize (req: IncomingMessage): void {
+    // Browsers attach Origin; a page from anywhere else must not drive this node.
+    const origin = req.headers.origin
+    if (origin != null && origin !== `http://${req.headers.host ?? ''}`) {
+      throw new UnauthorizedError(`requests from origin ${origin} are refused`)
+    }
+    const header = req.headers.authorization ?? ''
+    const url = new URL(req.url ?? '/', 'http://x')
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('token') ?? ''))
+    if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+      throw new UnauthorizedError('missing or wrong API token (it is in the data directory, file api-token)')
+    }
+  }
+
+  private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.authorize(req)
+    const url = new URL(req.url ?? '/', 'http://x')
+    const match = findRoute(req.method ?? 'GET', url.pathname)
+    if (match == null) {
+      this.reply(res, 404, { error: { name: 'NotFound', message: `no endpoint ${req.method} ${url.pathname}` } })
+      return
+    }
+    const body = req.method === 'POST' ? await readJson(req) : {}
+    const result = await match.route.run(this.node, { params: match.params, query: url.searchParams, body })
+    this.reply(res, match.route.status ?? 200, result)
+  }
+
+  private fail (res: ServerResponse, err: Error): void {
+    const status = statusOf(err)
+    if (status >= 500) log.error('API request failed: %s', err.stack ?? err.message)
+    this.reply(res, status, { error: { name: err.name, message: err.message } })
+  }
+
+  private reply (res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent) return
+    const data = JSON.stringify(body)
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' })
+    res.end(data)
+  }
+}
+
+function findRoute (method: string, path: string): { route: Route, params: string[] } | null {
+  for (const route of routes) {
+    if (route.method !== method) continue
+    const m = route.path.exec(path)
+    if (m != null) return { route, params: m.slice(1).map(decodeURIComponent) }
+  }
+  return null
+}
+
+async function readJson (req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_API_BODY_BYTES) throw new InvalidRequestError(`request body over ${MAX_API_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return {}
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
+    return value as Record<string, unknown>
+  } catch {
+    throw new InvalidRequestError('the request body must be a JSON object')
+  }
+}

@@ -1,0 +1,166 @@
+import { DataDir } from '../data-dir.js'
+import { InvalidRequestError } from '../errors.js'
+import { initIdentity } from '../identity.js'
+import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
+import type { PeerStatus } from '../../discovery/index.js'
+import { ApiClient } from './client.js'
+import { runStart } from './start.js'
+
+export interface CommandInput {
+  args: string[]
+  values: Record<string, string | boolean | string[] | undefined>
+  dataDir: DataDir
+}
+
+/** What a command prints: `json` with --json, `text` otherwise (null: nothing). */
+export interface CommandOutput {
+  json: unknown
+  text: string | null
+}
+
+export interface Command {
+  usage: string
+  summary: string
+  /** option names this command accepts besides --data, --json and --help */
+  options: string[]
+  /** number of positional arguments */
+  args: number
+  run: (input: CommandInput) => Promise<CommandOutput | null>
+}
+
+const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+
+function intOption (value: unknown, name: string): number | undefined {
+  if (value == null) return undefined
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidRequestError(`--${name} takes a non-negative whole number`)
+  return n
+}
+
+async function api (dataDir: DataDir): Promise<ApiClient> {
+  return await ApiClient.forDataDir(dataDir)
+}
+
+const enc = encodeURIComponent
+
+function time (ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+}
+
+export const commands: Record<string, Command> = {
+  init: {
+    usage: 'init [--name NAME]',
+    summary: 'create this node\'s identity (key and profile)',
+    options: ['name'],
+    args: 0,
+    run: async ({ values, dataDir }) => {
+      const kv = await dataDir.openDb()
+      try {
+        const identity = await initIdentity(kv, str(values.name))
+        const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+        const peerId = peerIdFromPrivateKey(identity.privateKey).toString()
+        return { json: { peerId, name: identity.profile.name }, text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}` }
+      } finally {
+        await kv.close()
+      }
+    }
+  },
+  start: {
+    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS]',
+    summary: 'run the node in the foreground',
+    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval'],
+    args: 0,
+    run: async ({ values, dataDir }) => {
+      await runStart({
+        dataDir,
+        listen: values.listen as string[] | undefined,
+        peers: values.peer as string[] | undefined,
+        api: str(values.api),
+        mdns: values['no-mdns'] !== true,
+        syncIntervalMs: intOption(values['sync-interval'], 'sync-interval')
+      })
+      return null
+    }
+  },
+  'group create': {
+    usage: 'group create NAME',
+    summary: 'create a group and print its invite',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ groupId: string, invite: string }>('/v1/groups', { name: args[0] })
+      return { json: r, text: `group ${r.groupId}\ninvite: ${r.invite}` }
+    }
+  },
+  'group invite': {
+    usage: 'group invite GROUP',
+    summary: 'print an invite to a group',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const r = await (await api(dataDir)).get<{ invite: string }>(`/v1/groups/${enc(args[0])}/invite`)
+      return { json: r, text: r.invite }
+    }
+  },
+  'group join': {
+    usage: 'group join INVITE',
+    summary: 'join a group with an invite',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ groupId: string, name: string }>('/v1/groups/join', { invite: args[0] })
+      return { json: { groupId: r.groupId }, text: `joined ${r.name} (${r.groupId})` }
+    }
+  },
+  'group list': {
+    usage: 'group list',
+    summary: 'list this node\'s groups',
+    options: [],
+    args: 0,
+    run: async ({ dataDir }) => {
+      const groups = await (await api(dataDir)).get<GroupSummary[]>('/v1/groups')
+      const text = groups.length === 0
+        ? 'no groups yet: create one with `outpost group create NAME` or join with `outpost group join INVITE`'
+        : groups.map(g => `${g.groupId}  ${g.name}  (${g.messages} messages)`).join('\n')
+      return { json: groups, text }
+    }
+  },
+  send: {
+    usage: 'send GROUP TEXT [--reply-to ID]',
+    summary: 'send a message to a group',
+    options: ['reply-to'],
+    args: 2,
+    run: async ({ args, values, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ messageId: string }>(`/v1/groups/${enc(args[0])}/messages`, {
+        text: args[1],
+        ...(str(values['reply-to']) != null ? { replyTo: str(values['reply-to']) } : {})
+      })
+      return { json: { messageId: r.messageId }, text: r.messageId }
+    }
+  },
+  history: {
+    usage: 'history GROUP [--limit N]',
+    summary: 'print a group\'s messages, oldest first',
+    options: ['limit'],
+    args: 1,
+    run: async ({ args, values, dataDir }) => {
+      const limit = intOption(values.limit, 'limit')
+      const query = limit != null ? `?limit=${limit}` : ''
+      const messages = await (await api(dataDir)).get<HistoryEntry[]>(`/v1/groups/${enc(args[0])}/messages${query}`)
+      return { json: messages, text: messages.map(m => `[${time(m.ts)}] ${m.authorName}: ${m.text}`).join('\n') }
+    }
+  },
+  peers: {
+    usage: 'peers',
+    summary: 'list known peers and whether they are connected',
+    options: [],
+    args: 0,
+    run: async ({ dataDir }) => {
+      const peers = await (await api(dataDir)).get<PeerStatus[]>('/v1/peers')
+      const text = peers.length === 0
+        ? 'no peers known yet'
+        : peers.map(p => `${p.connected ? 'connected   ' : 'unreachable '} ${p.name ?? '?'}  ${p.peerId}${p.lastSeen != null ? `  last seen ${time(p.lastSeen)}` : ''}`).join('\n')
+      return { json: peers, text }
+    }
+  }
+}

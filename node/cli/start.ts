@@ -1,0 +1,95 @@
+import { logger } from '@libp2p/logger'
+import { parsePeerAddress } from '../../discovery/index.js'
+import { ApiServer } from '../api/server.js'
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../constants.js'
+import { DataDir } from '../data-dir.js'
+import { InvalidRequestError } from '../errors.js'
+import { OutpostNode } from '../outpost-node.js'
+
+const log = logger('outpost:cli')
+
+export interface StartOptions {
+  dataDir: DataDir
+  listen?: string[]
+  peers?: string[]
+  api?: string
+  mdns: boolean
+  syncIntervalMs?: number
+}
+
+export class ListenError extends Error {
+  static readonly NAME = 'ListenError'
+  override name = ListenError.NAME
+}
+
+/** Parses --api HOST:PORT (IPv6 in brackets); only loopback is allowed for now. */
+export function parseApiAddress (text: string | undefined): { host: string, port: number } {
+  if (text == null) return { host: DEFAULT_API_HOST, port: DEFAULT_API_PORT }
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text)
+  const port = Number(m?.[2])
+  if (m == null || port > 65535) throw new InvalidRequestError(`--api takes HOST:PORT, e.g. 127.0.0.1:${DEFAULT_API_PORT}; got '${text}'`)
+  const host = m[1].replace(/^\[|\]$/g, '')
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host) && !host.startsWith('127.')) {
+    throw new InvalidRequestError('the local API only listens on loopback (127.0.0.1 or ::1): it controls the node')
+  }
+  return { host, port }
+}
+
+/**
+ * `outpost start`: runs the node in the foreground until SIGINT/SIGTERM, then stops cleanly
+ * (everything flushed to disk). Prints one JSON ready line on stdout when ready.
+ */
+export async function runStart (options: StartOptions): Promise<void> {
+  const api = parseApiAddress(options.api)
+  const peers = (options.peers ?? []).map(p => parsePeerAddress(p, '--peer'))
+  const node = await OutpostNode.create({
+    dataDir: options.dataDir.path,
+    listen: options.listen,
+    peers,
+    mdns: options.mdns,
+    syncIntervalMs: options.syncIntervalMs
+  })
+  let server: ApiServer | null = null
+  let stopping: Promise<void> | null = null
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      await server?.stop()
+      await node.stop()
+      await options.dataDir.removeApiInfo()
+    })()
+    await stopping
+  }
+  try {
+    await node.start()
+    if (node.addrs.length === 0) {
+      throw new ListenError(`could not listen on ${(options.listen ?? ['the default port']).join(', ')} (in use?); pass --listen /ip4/0.0.0.0/tcp/0 for any free port`)
+    }
+    server = new ApiServer(node, { ...api, token: await options.dataDir.token() })
+    let url: string
+    try {
+      url = await server.start()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new ListenError(`API address ${api.host}:${api.port} is in use (another node?); pass --api 127.0.0.1:0 for any free port`)
+      }
+      throw err
+    }
+    await options.dataDir.writeApiInfo({ url, pid: process.pid, peerId: node.peerId })
+    process.stdout.write(JSON.stringify({ ready: true, peerId: node.peerId, name: node.name, addrs: node.addrs, api: url }) + '\n')
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  await new Promise<void>(resolve => {
+    const onSignal = (signal: string): void => {
+      log('received %s, stopping', signal)
+      stop().then(resolve, err => {
+        process.stderr.write(`outpost: error while stopping: ${(err as Error).message}\n`)
+        process.exitCode = 1
+        resolve()
+      })
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  })
+}
