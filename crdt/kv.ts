@@ -30,8 +30,10 @@ export function prefixRange (prefix: string): KvRange {
 }
 
 export class MemoryKv implements KvStore {
-  private readonly data = new Map<string, Uint8Array>()
   private closed = false
+
+  /** Pass the `data` of a closed twin to "reopen" it, as a LevelDB is reopened from disk. */
+  constructor (readonly data = new Map<string, Uint8Array>()) {}
 
   async get (key: string): Promise<Uint8Array | undefined> {
     this.assertOpen()

@@ -2,7 +2,13 @@
  * Errors a caller of the node can meet. The local API maps them to HTTP status codes by
  * name (see api/errors-to-status), and tests assert on the name.
  */
-function named (name: string): new (message: string) => Error {
+interface NamedErrorClass {
+  readonly NAME: string
+  new (message: string): Error
+}
+
+/** A class of error matched by `.name` (the static NAME), as the API and tests do. */
+function named (name: string): NamedErrorClass {
   return class extends Error {
     static readonly NAME = name
     override name = name

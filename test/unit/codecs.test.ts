@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { newGroupId } from '../../crdt/index.js'
+import { decodeGossip, decodeInvite, decodeSyncFrame, encodeGossip, encodeInvite, encodeSyncFrame, InvalidInviteError, MalformedFrameError, MAX_GOSSIP_BYTES, type SyncFrame } from '../../node/index.js'
+import { seededRandom } from '../helpers/messages.js'
+
+const isMalformed = (e: Error): boolean => e.name === MalformedFrameError.NAME
+const PEER = '12D3KooWQNUicFNfxUUouanpNTUzkwRF3MjDhfDRGCdzx2TyDFJu'
+
+describe('sync frames', () => {
+  const groupId = newGroupId()
+  const frames: SyncFrame[] = [
+    { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3) }, { groupId: newGroupId(), stateVector: new Uint8Array() }] },
+    { type: 'hello', name: '', groups: [] },
+    { type: 'update', groupId, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
+    { type: 'done' }
+  ]
+
+  it('round-trip every frame type', () => {
+    for (const frame of frames) assert.deepEqual(decodeSyncFrame(encodeSyncFrame(frame)), frame)
+  })
+
+  it('reject truncated, versioned, unknown, trailing and out-of-range frames', () => {
+    const hello = encodeSyncFrame(frames[0])
+    const bad: Uint8Array[] = [
+      new Uint8Array(),
+      hello.subarray(0, hello.length - 1),
+      Uint8Array.from([2, ...hello.subarray(1)]),
+      Uint8Array.of(1, 99),
+      Uint8Array.from([...encodeSyncFrame({ type: 'done' }), 0]),
+      Uint8Array.of(1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f), // group count far over the limit
+      encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, update: Uint8Array.of(0) }),
+      Uint8Array.of(1, 1, 2, 0xff, 0xfe, 0) // name is not UTF-8
+    ]
+    for (const bytes of bad) assert.throws(() => decodeSyncFrame(bytes), isMalformed, `accepted ${Buffer.from(bytes).toString('hex')}`)
+  })
+
+  it('throw nothing but MalformedFrameError for random or mutated bytes', () => {
+    const random = seededRandom(7)
+    const valid = frames.map(encodeSyncFrame)
+    for (let i = 0; i < 3000; i++) {
+      const base = valid[i % valid.length]
+      const bytes = i % 2 === 0
+        ? Uint8Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256))
+        : base.map(b => random() < 0.05 ? Math.floor(random() * 256) : b)
+      try {
+        decodeSyncFrame(bytes)
+      } catch (err) {
+        assert.ok(isMalformed(err as Error), `unexpected ${(err as Error).name}: ${(err as Error).message}`)
+      }
+    }
+  })
+})
+
+describe('gossip envelopes', () => {
+  it('round-trip and reject malformed or oversized envelopes', () => {
+    const envelope = { type: 'update' as const, groupId: newGroupId(), update: Uint8Array.of(5, 6, 7) }
+    assert.deepEqual(decodeGossip(encodeGossip(envelope)), envelope)
+    const encoded = encodeGossip(envelope)
+    assert.throws(() => decodeGossip(encoded.subarray(0, 5)), isMalformed)
+    assert.throws(() => decodeGossip(Uint8Array.of(1, 7)), isMalformed)
+    assert.throws(() => decodeGossip(new Uint8Array(MAX_GOSSIP_BYTES + 1)), isMalformed)
+  })
+})
+
+describe('invites', () => {
+  const invite = { groupId: newGroupId(), name: 'Ops 运维', inviter: PEER, addrs: ['/ip4/10.0.0.2/tcp/4600/p2p/' + PEER] }
+
+  it('round-trip as one copy-pasteable line, tolerating surrounding whitespace', () => {
+    const text = encodeInvite(invite)
+    assert.match(text, /^outpost-invite:[A-Za-z0-9_-]+$/)
+    assert.deepEqual(decodeInvite(`  ${text}\n`), invite)
+  })
+
+  it('reject garbage with a message that says what to do', () => {
+    const wrong = (body: object): string => 'outpost-invite:' + Buffer.from(JSON.stringify(body)).toString('base64url')
+    const bad = ['', 'hello', 'outpost-invite:%%%', wrong({ v: 2 }), wrong({ v: 1, g: 'x', n: 'a', p: PEER, a: [] }),
+      wrong({ v: 1, g: invite.groupId, n: 'a', p: 'nobody', a: [] }), wrong({ v: 1, g: invite.groupId, n: 'a', p: PEER, a: ['not an addr'] })]
+    for (const text of bad) {
+      assert.throws(() => decodeInvite(text), (e: Error) => e.name === InvalidInviteError.NAME && /outpost group invite/.test(e.message), text)
+    }
+  })
+})

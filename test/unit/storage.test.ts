@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict'
+import { DocStore, GroupDoc, LevelKv, MemoryKv, newGroupId, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
+import { makeMessage } from '../helpers/messages.js'
+import { removeDir, tempDir } from '../helpers/nodes.js'
+
+interface Adapter {
+  name: string
+  /** opens a store; `reopen` opens the same storage again after close */
+  open: () => Promise<{ kv: KvStore, reopen: () => Promise<KvStore>, cleanup: () => Promise<void> }>
+}
+
+const adapters: Adapter[] = [
+  {
+    name: 'MemoryKv',
+    open: async () => {
+      const kv = new MemoryKv()
+      return { kv, reopen: async () => new MemoryKv(kv.data), cleanup: async () => {} }
+    }
+  },
+  {
+    name: 'LevelKv',
+    open: async () => {
+      const dir = await tempDir('outpost-kv-')
+      let current = await LevelKv.open(dir)
+      return {
+        kv: current,
+        reopen: async () => { current = await LevelKv.open(dir); return current },
+        cleanup: async () => { await current.close().catch(() => {}); await removeDir(dir) }
+      }
+    }
+  }
+]
+
+/** Buffer and Uint8Array compare alike: both adapters return bytes. */
+const bytes = (v: Uint8Array | undefined): number[] | undefined => v == null ? undefined : Array.from(v)
+
+async function collect (kv: KvStore, prefix: string, reverse = false, limit?: number): Promise<string[]> {
+  const keys: string[] = []
+  for await (const [key] of kv.entries({ ...prefixRange(prefix), reverse, limit })) keys.push(key)
+  return keys
+}
+
+for (const adapter of adapters) {
+  describe(`storage acceptance suite: ${adapter.name}`, () => {
+    let store: Awaited<ReturnType<Adapter['open']>>
+    beforeEach(async () => { store = await adapter.open() })
+    afterEach(async () => { await store.cleanup() })
+
+    it('gets what was put, applies batches atomically in order, and deletes', async () => {
+      const { kv } = store
+      assert.equal(await kv.get('missing'), undefined)
+      await kv.batch([{ type: 'put', key: 'a', value: Uint8Array.of(1) }, { type: 'put', key: 'a', value: Uint8Array.of(2) }, { type: 'put', key: 'b', value: Uint8Array.of(3) }])
+      assert.deepEqual(bytes(await kv.get('a')), [2])
+      await kv.batch([{ type: 'del', key: 'a' }])
+      assert.equal(await kv.get('a'), undefined)
+      assert.deepEqual(bytes(await kv.get('b')), [3])
+    })
+
+    it('iterates a prefix in key order, reversed and limited', async () => {
+      const { kv } = store
+      await kv.batch(['x!2', 'x!1', 'x!3', 'y!1', 'x'].map(key => ({ type: 'put' as const, key, value: Uint8Array.of(0) })))
+      assert.deepEqual(await collect(kv, 'x!'), ['x!1', 'x!2', 'x!3'])
+      assert.deepEqual(await collect(kv, 'x!', true, 2), ['x!3', 'x!2'])
+    })
+
+    it('keeps data across close and reopen, and refuses use after close', async () => {
+      await store.kv.batch([{ type: 'put', key: 'k', value: Uint8Array.of(9) }])
+      await store.kv.close()
+      await assert.rejects(store.kv.get('k'), (e: Error) => e.name === StorageClosedError.NAME)
+      const kv = await store.reopen()
+      assert.deepEqual(bytes(await kv.get('k')), [9])
+    })
+
+    it('persists a document as an update log and restores it', async () => {
+      const groupId = newGroupId()
+      const doc = new GroupDoc(groupId)
+      const persisted = await new DocStore(store.kv).attach(groupId, doc.doc)
+      for (let i = 0; i < 30; i++) doc.add(makeMessage('a', { ms: i + 1, c: 0 }, `m${i}`))
+      await persisted.flushed()
+      assert.equal(persisted.logLength, 30)
+      await store.kv.close()
+      const kv = await store.reopen()
+      const restored = new GroupDoc(groupId)
+      await new DocStore(kv).attach(groupId, restored.doc)
+      assert.deepEqual(restored.latest().map(m => m.id), doc.latest().map(m => m.id))
+    })
+
+    it('compacts the log past the threshold without losing anything', async () => {
+      const groupId = newGroupId()
+      const doc = new GroupDoc(groupId)
+      const docs = new DocStore(store.kv, { compactAfter: 10 })
+      const persisted = await docs.attach(groupId, doc.doc)
+      for (let i = 0; i < 25; i++) doc.add(makeMessage('a', { ms: i + 1, c: 0 }))
+      await persisted.flushed()
+      const keys = await collect(store.kv, `doc!${groupId}!`)
+      assert.ok(keys.length <= 10, `log has ${keys.length} entries after compaction`)
+      assert.equal(keys.length, persisted.logLength)
+      assert.deepEqual(await docs.names(), [groupId])
+      const restored = new GroupDoc(groupId)
+      await new DocStore(store.kv).attach(groupId, restored.doc)
+      assert.equal(restored.size, 25)
+    })
+  })
+}
+
+describe('LevelKv locking', () => {
+  it('refuses a second opener with StorageLockedError', async () => {
+    const dir = await tempDir('outpost-lock-')
+    const first = await LevelKv.open(dir)
+    try {
+      await assert.rejects(LevelKv.open(dir), (e: Error) => e.name === StorageLockedError.NAME)
+    } finally {
+      await first.close()
+      await removeDir(dir)
+    }
+  })
+})
