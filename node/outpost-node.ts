@@ -7,6 +7,7 @@ import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '..
 import { DataDir } from './data-dir.js'
 import { InvalidRequestError, NodeStoppedError } from './errors.js'
 import { GossipService } from './gossip.js'
+import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
@@ -74,6 +75,7 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 export class OutpostNode extends EventEmitter {
   private state: State = 'created'
   private readonly clock = new HybridClock()
+  private readonly gossipRepair: GossipStreamRepair
 
   private constructor (
     readonly host: Host,
@@ -85,6 +87,7 @@ export class OutpostNode extends EventEmitter {
     readonly gossip: GossipService
   ) {
     super()
+    this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
   }
 
   static async create (init: OutpostNodeInit = {}): Promise<OutpostNode> {
@@ -142,6 +145,7 @@ export class OutpostNode extends EventEmitter {
       if (last != null) this.clock.observe(last.ts)
     }
     await this.host.start()
+    this.gossipRepair.start()
     this.gossip.start(this.groups.list())
     await this.sync.start()
     await this.discovery.start()
@@ -158,6 +162,7 @@ export class OutpostNode extends EventEmitter {
       await this.discovery.stop()
       await this.sync.stop()
       this.gossip.stop()
+      this.gossipRepair.stop()
       await this.host.stop()
     }
     await this.groups.close()

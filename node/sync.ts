@@ -166,9 +166,10 @@ export class SyncService {
       this.stats.exchanges++
     } catch (err) {
       this.stats.failures++
-      if (err instanceof MalformedFrameError) {
+      // InvalidDataLengthError: lpStream refused a frame over MAX_SYNC_FRAME_BYTES.
+      if (err instanceof MalformedFrameError || (err as Error).name === 'InvalidDataLengthError') {
         this.stats.framesRejected++
-        log.error('dropped malformed sync frame from %p: %s', peer, err.message)
+        log.error('dropped malformed sync frame from %p: %s', peer, (err as Error).message)
       } else {
         log('sync with %p failed: %s', peer, (err as Error).message)
       }

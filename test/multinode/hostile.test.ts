@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import * as lp from 'it-length-prefixed'
+import { createHost, encodeGossip, encodeSyncFrame, SYNC_PROTOCOL, type Host, type OutpostNode } from '../../node/index.js'
+import { LOOPBACK_LISTEN, startNode, waitFor } from '../helpers/nodes.js'
+
+/** Sends raw length-prefixed frames on a fresh sync stream and waits for the node to end it. */
+async function sendRawSync (attacker: Host, target: OutpostNode, frames: Uint8Array[]): Promise<void> {
+  const stream = await attacker.dialProtocol(target.host.peerId, SYNC_PROTOCOL)
+  for (const frame of frames) stream.send(lp.encode.single(frame).subarray())
+  // Drain whatever the node sends until it gives up on us.
+  try {
+    for await (const _ of stream) { /* discard */ }
+  } catch { /* reset by the node: expected */ }
+}
+
+describe('hostile input from a peer', function () {
+  this.timeout(30_000)
+  let node: OutpostNode
+  let friend: OutpostNode
+  let attacker: Host
+
+  beforeEach(async () => {
+    node = await startNode({ name: 'target' })
+    friend = await startNode({ name: 'friend' })
+    attacker = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: LOOPBACK_LISTEN, mdns: false })
+    await attacker.start()
+  })
+
+  afterEach(async () => {
+    await Promise.all([node.stop(), friend.stop(), attacker.stop()])
+  })
+
+  it('drops malformed and oversized sync frames, logs them, and keeps serving honest peers', async () => {
+    const { groupId, invite } = await node.createGroup('target group')
+    await node.send(groupId, 'still here')
+    await attacker.dial(node.host.getMultiaddrs())
+    const rejectedBefore = node.sync.stats.framesRejected
+    await sendRawSync(attacker, node, [Uint8Array.of(9, 9, 9)]) // bad version
+    await sendRawSync(attacker, node, [Uint8Array.of(1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f)]) // absurd group count
+    await sendRawSync(attacker, node, [encodeSyncFrame({ type: 'done' })]) // done before hello
+    // A length prefix announcing 100 MB: refused before anything is buffered.
+    const stream = await attacker.dialProtocol(node.host.peerId, SYNC_PROTOCOL)
+    stream.send(Uint8Array.of(0x80, 0x80, 0x80, 0x32))
+    await waitFor('the node to reject four bad streams', () => node.sync.stats.framesRejected >= rejectedBefore + 4)
+
+    await friend.joinGroup(invite)
+    await waitFor('an honest peer to sync', () => friend.history(groupId).length === 1)
+    assert.equal(friend.history(groupId)[0].text, 'still here')
+    assert.ok(node.running)
+  })
+
+  it('rejects garbage gossip on a group topic and keeps applying good gossip', async () => {
+    const { groupId, invite } = await node.createGroup('gossip group')
+    await friend.joinGroup(invite)
+    const topic = node.listGroups()[0].topic
+    attacker.services.pubsub.subscribe(topic)
+    await attacker.dial(node.host.getMultiaddrs())
+    await waitFor('the attacker to see the node on the topic', () => attacker.services.pubsub.getSubscribers(topic).length > 0)
+    await attacker.services.pubsub.publish(topic, Uint8Array.of(1, 2, 3, 4))
+    await attacker.services.pubsub.publish(topic, encodeGossip({ type: 'update', groupId, update: Uint8Array.of(0xff, 0xff, 0xff) }))
+    await waitFor('both bad envelopes to be rejected', () => node.gossip.stats.rejected >= 2)
+
+    await waitFor('gossip mesh with the friend', () => friend.host.services.pubsub.getSubscribers(topic).length > 0)
+    const sent = await friend.send(groupId, 'after the garbage')
+    await waitFor('good gossip to arrive', () => node.history(groupId).some(m => m.id === sent.id))
+  })
+})
+
+describe('duplicate connections between two peers', function () {
+  this.timeout(30_000)
+
+  it('keeps gossip flowing when both peers dial each other at the same moment', async () => {
+    const a = await startNode({ name: 'a', syncIntervalMs: 0 })
+    const b = await startNode({ name: 'b', syncIntervalMs: 0 })
+    try {
+      const { groupId, invite } = await a.createGroup('dups')
+      // Both dial at once, as two nodes that discover each other by mDNS do.
+      await Promise.all([a.host.dial(b.host.getMultiaddrs()), b.host.dial(a.host.getMultiaddrs())])
+      await b.joinGroup(invite)
+      const topic = a.listGroups()[0].topic
+      await waitFor('mesh', () => a.host.services.pubsub.getSubscribers(topic).length > 0 && b.host.services.pubsub.getSubscribers(topic).length > 0)
+      // Close one of the two connections, as libp2p or the peer may do at any time.
+      const connections = a.host.getConnections(b.host.peerId)
+      assert.equal(connections.length, 2, 'the simultaneous dials should leave two connections')
+      // Close the one gossipsub writes on: the case that used to silence gossip.
+      const outbound = (a.host.services.pubsub as unknown as { streamsOutbound: Map<string, { rawStream: unknown }> }).streamsOutbound.get(b.peerId)
+      const carrying = connections.find(c => c.streams.some(s => s === outbound?.rawStream)) ?? connections[0]
+      await carrying.close()
+      const ids: string[] = []
+      for (let i = 0; i < 20; i++) ids.push((await a.send(groupId, `from a ${i}`)).id)
+      for (let i = 0; i < 20; i++) ids.push((await b.send(groupId, `from b ${i}`)).id)
+      // Anti-entropy is off: only gossip (and the initial sync) can deliver these.
+      await waitFor('all 40 messages on both sides', () => a.history(groupId).length === 40 && b.history(groupId).length === 40, 15_000)
+        .catch(err => { throw new Error(`${(err as Error).message}: a has ${a.history(groupId).length}, b has ${b.history(groupId).length}; connections ${a.host.getConnections(b.host.peerId).length}`) })
+      assert.deepEqual(a.history(groupId).map(m => m.id), b.history(groupId).map(m => m.id))
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  })
+})
