@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { LevelKv, StorageLockedError, type KvStore } from '../crdt/index.js'
+import type { KvStore } from '../crdt/index.js'
 import { DataDirLockedError } from './errors.js'
 
 /** Where a node keeps everything. One directory belongs to one node at a time. */
@@ -27,10 +27,12 @@ export class DataDir {
   /** Opens the node's LevelDB; DataDirLockedError if a running node holds it. */
   async openDb (): Promise<KvStore> {
     await this.ensure()
+    // Loaded here, not at the top: CLI commands that only talk to the API skip LevelDB.
+    const { LevelKv, StorageLockedError } = await import('../crdt/index.js')
     try {
       return await LevelKv.open(this.dbPath)
     } catch (err) {
-      if (err instanceof StorageLockedError) {
+      if ((err as Error).name === StorageLockedError.NAME) {
         const running = await this.readApiInfo()
         const who = running != null ? ` (pid ${running.pid}, API ${running.url})` : ''
         throw new DataDirLockedError(`data directory ${this.path} is in use by a running node${who}; stop it first or use another --data`)

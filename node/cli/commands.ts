@@ -1,10 +1,11 @@
-import { DataDir } from '../data-dir.js'
+import type { DataDir } from '../data-dir.js'
 import { InvalidRequestError } from '../errors.js'
-import { initIdentity } from '../identity.js'
 import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
 import { ApiClient } from './client.js'
-import { runStart } from './start.js'
+
+// `init` and `start` load libp2p and LevelDB; the other commands only talk HTTP, so they
+// import those lazily and answer in a fraction of the time.
 
 export interface CommandInput {
   args: string[]
@@ -54,10 +55,11 @@ export const commands: Record<string, Command> = {
     options: ['name'],
     args: 0,
     run: async ({ values, dataDir }) => {
+      const { initIdentity } = await import('../identity.js')
+      const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
       const kv = await dataDir.openDb()
       try {
         const identity = await initIdentity(kv, str(values.name))
-        const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
         const peerId = peerIdFromPrivateKey(identity.privateKey).toString()
         return { json: { peerId, name: identity.profile.name }, text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}` }
       } finally {
@@ -71,6 +73,7 @@ export const commands: Record<string, Command> = {
     options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval'],
     args: 0,
     run: async ({ values, dataDir }) => {
+      const { runStart } = await import('./start.js')
       await runStart({
         dataDir,
         listen: values.listen as string[] | undefined,
