@@ -13,7 +13,7 @@ export { Redialer, type RedialerInit } from './redialer.js'
 export { readPeersFile, parsePeerAddress, InvalidPeerAddressError } from './static-peers.js'
 
 export interface DiscoveryComponents {
-  libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'addEventListener' | 'removeEventListener' | 'peerId'>
+  libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'addEventListener' | 'removeEventListener' | 'peerId' | 'peerStore'>
 }
 
 export interface DiscoveryInit extends RedialerInit {
@@ -42,19 +42,26 @@ export class Discovery {
   }
 
   async start (): Promise<void> {
-    if (this.book != null) return
-    this.book = await PeerBook.load(this.init.store)
-    const self = this.components.libp2p.peerId.toString()
-    for (const record of this.book.all()) {
-      if (record.peerId === self) continue
-      if (record.lastSeen != null && Date.now() - record.lastSeen > this.forgetAfterMs) continue
-      this.redialer.watchPeer(record.peerId, record.addrs)
-    }
-    for (const address of this.init.staticPeers ?? []) this.redialer.watchAddress(address)
+    if (this.book != null || this.listeners.length > 0) return
     this.on('peer:discovery', (evt: CustomEvent<PeerInfo>) => { this.discovered(evt.detail) })
     this.on('peer:identify', (evt: CustomEvent<IdentifyResult>) => { this.identified(evt.detail) })
     this.on('connection:open', (evt: CustomEvent<Connection>) => { this.opened(evt.detail) })
     this.on('peer:disconnect', (evt: CustomEvent<PeerId>) => { this.remember(evt.detail.toString(), { lastSeen: Date.now() }) })
+    this.book = await PeerBook.load(this.init.store)
+    const self = this.components.libp2p.peerId
+    for (const record of this.book.all()) {
+      if (record.peerId === self.toString()) continue
+      if (record.lastSeen != null && Date.now() - record.lastSeen > this.forgetAfterMs) continue
+      this.redialer.watchPeer(record.peerId, record.addrs)
+    }
+    for (const address of this.init.staticPeers ?? []) this.redialer.watchAddress(address)
+    // libp2p fires peer:discovery only the first time a peer enters its peer store. mDNS
+    // starts with the host, before this service, so answers that arrived in between
+    // would never be dialed: take them from the peer store.
+    for (const peer of await this.components.libp2p.peerStore.all()) {
+      if (peer.id.equals(self) || peer.addresses.length === 0) continue
+      this.discovered({ id: peer.id, multiaddrs: peer.addresses.map(a => a.multiaddr) })
+    }
     this.redialer.start()
   }
 

@@ -216,6 +216,27 @@ export class Lab {
 function installExitHook (): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  // mocha runs with --exit: `after` hooks normally clean up, this catches the rest.
+  // `after` hooks normally clean up; this catches the rest, including a run stopped by a
+  // signal (Ctrl-C, `timeout`), which would otherwise skip the 'exit' event.
   process.on('exit', () => { for (const lab of liveLabs) lab.destroySync() })
+  exitOnSignals()
+}
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
+
+/**
+ * On SIGINT/SIGTERM/SIGHUP, exit through `process.exit` so that 'exit' hooks (lab and
+ * process cleanup) run. Installed once per process, shared with cli.ts.
+ */
+export function exitOnSignals (): void {
+  const flag = Symbol.for('outpost.test.exitOnSignals')
+  const g = globalThis as Record<symbol, unknown>
+  if (g[flag] === true) return
+  g[flag] = true
+  for (const [signal, n] of Object.entries(SIGNALS)) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: cleaning up network namespaces and node processes\n`)
+      process.exit(128 + n)
+    })
+  }
 }

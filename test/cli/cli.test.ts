@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { killAll, runCli, startDaemon, type Daemon } from '../helpers/cli.js'
+import { removeDir, tempDir, waitFor } from '../helpers/nodes.js'
+
+/** Loopback only and no mDNS: the CLI contract needs no network beyond this machine. */
+const LOCAL = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0']
+
+interface Json { [key: string]: any }
+
+/** One failing command: non-zero status, nothing on stdout, one line on stderr. */
+function assertFails (r: { code: number | null, stdout: string, stderr: string }, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, `exit status; stderr: ${r.stderr}`)
+  assert.equal(r.stdout, '')
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line on stderr, got: ${r.stderr}`)
+  assert.match(r.stderr, pattern)
+}
+
+describe('the outpost CLI contract', function () {
+  this.timeout(60_000)
+  let root: string
+  let alice: string
+  let bob: string
+  let aliceNode: Daemon
+  let bobNode: Daemon
+  let groupId: string
+  let invite: string
+
+  before(async () => {
+    root = await tempDir('outpost-cli-')
+    alice = join(root, 'alice')
+    bob = join(root, 'bob')
+  })
+
+  after(async () => {
+    await killAll()
+    await removeDir(root)
+  })
+
+  it('--help lists every command', async () => {
+    const r = await runCli(['--help'], { dataDir: alice, json: false })
+    assert.equal(r.code, 0)
+    for (const c of ['init', 'start', 'group create', 'group invite', 'group join', 'group list', 'send', 'history', 'peers']) {
+      assert.ok(r.stdout.includes(`outpost ${c}`), `help mentions ${c}`)
+    }
+  })
+
+  it('init creates an identity once and keeps it; --name renames', async () => {
+    const first = await runCli(['init', '--name', 'Alice'], { dataDir: alice })
+    assert.equal(first.code, 0, first.stderr)
+    assert.match((first.json as Json).peerId, /^12D3KooW/)
+    assert.equal((first.json as Json).name, 'Alice')
+    const again = await runCli(['init'], { dataDir: alice })
+    assert.deepEqual(again.json, first.json)
+    const bobInit = await runCli(['init', '--name', 'Bob'], { dataDir: bob })
+    assert.notEqual((bobInit.json as Json).peerId, (first.json as Json).peerId)
+  })
+
+  it('commands other than init and start say that no node is running', async () => {
+    for (const args of [['group', 'list'], ['send', 'a'.repeat(32), 'hi'], ['peers']]) {
+      assertFails(await runCli(args, { dataDir: alice }), 1, /no node is running on .*outpost start --data/)
+    }
+  })
+
+  it('start prints its ready line, and the directory is locked while it runs', async () => {
+    aliceNode = await startDaemon({ dataDir: alice, args: LOCAL })
+    assert.equal(aliceNode.ready.ready, true)
+    assert.match(aliceNode.ready.peerId, /^12D3KooW/)
+    assert.match(aliceNode.ready.api, /^http:\/\/127\.0\.0\.1:\d+$/)
+    assert.ok(aliceNode.ready.addrs.length > 0 && aliceNode.ready.addrs.every(a => a.startsWith('/ip4/127.0.0.1/tcp/')))
+    assertFails(await runCli(['init'], { dataDir: alice }), 1, /in use by a running node \(pid \d+/)
+    assertFails(await runCli(['start', ...LOCAL], { dataDir: alice }), 1, /in use by a running node/)
+    bobNode = await startDaemon({ dataDir: bob, args: LOCAL })
+  })
+
+  it('group create, invite and list', async () => {
+    const created = await runCli(['group', 'create', 'Field team 野外'], { dataDir: alice })
+    assert.equal(created.code, 0, created.stderr)
+    groupId = (created.json as Json).groupId
+    invite = (created.json as Json).invite
+    assert.match(groupId, /^[0-9a-f]{32}$/)
+    assert.match(invite, /^outpost-invite:/)
+    const again = await runCli(['group', 'invite', groupId], { dataDir: alice })
+    assert.match((again.json as Json).invite, /^outpost-invite:/)
+    const list = await runCli(['group', 'list'], { dataDir: alice })
+    assert.deepEqual((list.json as Json[]).map(g => [g.groupId, g.name]), [[groupId, 'Field team 野外']])
+  })
+
+  it('group join by invite, send, and history on the other node, oldest first', async () => {
+    const sent: string[] = []
+    for (const text of ['first', 'second 项目进度']) {
+      const r = await runCli(['send', groupId, text], { dataDir: alice })
+      assert.equal(r.code, 0, r.stderr)
+      assert.match((r.json as Json).messageId, /^[0-9a-f]{24}$/)
+      sent.push((r.json as Json).messageId)
+    }
+    const joined = await runCli(['group', 'join', invite], { dataDir: bob })
+    assert.deepEqual(joined.json, { groupId })
+    await waitFor('history on bob', async () => ((await runCli(['history', groupId], { dataDir: bob })).json as Json[]).length === 2)
+    const reply = await runCli(['send', groupId, 'third, from bob'], { dataDir: bob })
+    sent.push((reply.json as Json).messageId)
+    await waitFor('bob\'s reply on alice', async () => ((await runCli(['history', groupId], { dataDir: alice })).json as Json[]).length === 3)
+    const history = (await runCli(['history', groupId], { dataDir: bob })).json as Json[]
+    assert.deepEqual(history.map(m => m.id), sent)
+    assert.deepEqual(history.map(m => m.text), ['first', 'second 项目进度', 'third, from bob'])
+    assert.deepEqual(history.map(m => m.authorName), ['Alice', 'Alice', 'Bob'])
+    assert.equal(history[0].author, aliceNode.ready.peerId)
+    assert.ok(history.every(m => typeof m.ts === 'number' && m.ts > 0))
+    const limited = (await runCli(['history', groupId, '--limit', '2'], { dataDir: alice })).json as Json[]
+    assert.deepEqual(limited.map(m => m.id), sent.slice(1))
+    const human = await runCli(['history', groupId], { dataDir: alice, json: false })
+    assert.match(human.stdout, /Alice: first\n.*Alice: second 项目进度\n.*Bob: third, from bob\n$/)
+  })
+
+  it('peers lists the other node by name, connected', async () => {
+    const peers = (await runCli(['peers'], { dataDir: alice })).json as Json[]
+    const peer = peers.find(p => p.peerId === bobNode.ready.peerId)
+    assert.ok(peer != null, JSON.stringify(peers))
+    assert.equal(peer.name, 'Bob')
+    assert.equal(peer.connected, true)
+    assert.ok(Array.isArray(peer.addrs) && peer.addrs.length > 0)
+  })
+
+  it('errors: unknown group, bad invite, bad arguments, unknown command', async () => {
+    const unknown = 'f'.repeat(32)
+    assertFails(await runCli(['send', unknown, 'hi'], { dataDir: alice }), 1, /no group f+ on this node/)
+    assertFails(await runCli(['history', unknown], { dataDir: alice }), 1, /no group/)
+    assertFails(await runCli(['group', 'invite', unknown], { dataDir: alice }), 1, /no group/)
+    assertFails(await runCli(['group', 'join', 'outpost-invite:garbage'], { dataDir: alice }), 1, /not a valid Outpost invite/)
+    assertFails(await runCli(['group', 'join', 'hello'], { dataDir: alice }), 1, /not a valid Outpost invite/)
+    assertFails(await runCli(['send', groupId, '   '], { dataDir: alice }), 1, /empty/)
+    assertFails(await runCli(['history', groupId, '--limit', 'many'], { dataDir: alice }), 1, /--limit/)
+    assertFails(await runCli(['send', groupId], { dataDir: alice }), 2, /usage: outpost send GROUP TEXT/)
+    assertFails(await runCli(['frobnicate'], { dataDir: alice }), 2, /unknown command 'frobnicate'/)
+    assertFails(await runCli(['group', 'list', '--limit', '3'], { dataDir: alice }), 2, /--limit does not apply/)
+    assertFails(await runCli(['start', '--api', '0.0.0.0:9'], { dataDir: join(root, 'carol') }), 1, /only listens on loopback/)
+  })
+
+  it('SIGTERM stops cleanly; after a restart nothing is lost', async () => {
+    const before = (await runCli(['history', groupId], { dataDir: alice })).json as Json[]
+    const status = await aliceNode.stop()
+    assert.equal(status.code, 0)
+    assert.equal(existsSync(join(alice, 'api.json')), false)
+    aliceNode = await startDaemon({ dataDir: alice, args: LOCAL })
+    const after = (await runCli(['history', groupId], { dataDir: alice })).json as Json[]
+    assert.deepEqual(after, before)
+  })
+})
