@@ -1,0 +1,78 @@
+/**
+ * Not part of `npm run bench`: a helper to see where an Outpost pair spends its CPU.
+ * Starts two `outpost start` processes with --cpu-prof, drives either the latency pattern
+ * (one message in flight) or the throughput pattern (32 in flight), stops them cleanly and
+ * prints the top self-time functions and a per-package breakdown of each profile.
+ *
+ *   node dist/test/bench/profile.js [--mode latency|throughput] [--count N]
+ *   (profiles are kept in bench-results/profiles/)
+ */
+import '../../node/polyfill.js'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ArrivalTracker, type Pair } from './pairs.js'
+import { Events, log, makeText, nonceOfText, ROOT, startOutpost, table, type OutpostProc } from './lib.js'
+import { pump } from './throughput.js'
+
+const { values } = parseArgs({ options: { mode: { type: 'string' }, count: { type: 'string' } } })
+const mode = values.mode ?? 'latency'
+const count = Math.min(Number(values.count ?? (mode === 'latency' ? 2_000 : 10_000)), 50_000)
+const dir = join(ROOT, 'bench-results/profiles')
+await rm(dir, { recursive: true, force: true })
+await mkdir(dir, { recursive: true })
+
+const nodeArgs = (name: string): string[] => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`, '--cpu-prof-interval', '250']
+const a: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('sender') })
+const b: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('receiver') })
+try {
+  const { groupId, invite } = await a.api.call('POST', '/v1/groups', { name: 'profile' })
+  await b.api.call('POST', '/v1/groups/join', { invite })
+  const events = await Events.open(b.eventsUrl)
+  const pair: Pair = {
+    label: 'outpost',
+    senderPid: a.pid,
+    receiverPid: b.pid,
+    send: async text => { await a.api.call('POST', `/v1/groups/${groupId as string}/messages`, { text }) },
+    onArrival: fn => events.on((e, at) => { if (e.type === 'message' && e.origin === 'remote') { const n = nonceOfText(e.message?.text); if (n != null) fn(n, at) } }),
+    stop: async () => {}
+  }
+  await new Promise(resolve => setTimeout(resolve, 1_500))
+  if (mode === 'latency') {
+    const tracker = new ArrivalTracker(pair)
+    const deadline = Date.now() + 60_000
+    for (let i = 0; i < count && Date.now() < deadline; i++) {
+      const nonce = `p-${i}`
+      await Promise.all([pair.send(makeText(nonce)), tracker.wait(nonce, 5_000)])
+    }
+    tracker.close()
+  } else {
+    const r = await pump(pair, 'p', { count, concurrency: 32, maxSendMs: 20_000, maxDrainMs: 15_000 })
+    log(`acked ${r.ackedPerSec}/s received ${r.receivedPerSec}/s cpu ${JSON.stringify(r.cpuSeconds)}`)
+  }
+  events.close()
+} finally {
+  a.api.close()
+  b.api.close()
+  await Promise.all([a.stop(15_000), b.stop(15_000)])
+}
+
+interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
+for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).sort()) {
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
+  const byId = new Map(profile.nodes.map(n => [n.id, n]))
+  const self = new Map<number, number>()
+  profile.samples.forEach((id, i) => { self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)) })
+  const total = [...self.values()].reduce((x, y) => x + y, 0)
+  const fns = new Map<string, number>()
+  const pkgs = new Map<string, number>()
+  for (const [id, us] of self) {
+    const f = byId.get(id)!.callFrame
+    const where = f.url.replace(/^file:\/\//, '').replace(ROOT + '/', '')
+    fns.set(`${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`, (fns.get(`${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`) ?? 0) + us)
+    const pkg = where === '' ? f.functionName : /node_modules\/((@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? (where.startsWith('node:') ? where.split('/')[0].replace(/^node:internal.*/, 'node:internal') : where.startsWith('dist/') ? `outpost ${where.split('/').slice(1, 2).join('')}` : where)
+    pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + us)
+  }
+  const top = (m: Map<string, number>, n: number): string[][] => [...m].sort((x, y) => y[1] - x[1]).slice(0, n).map(([k, us]) => [(us / 1000).toFixed(1), (100 * us / total).toFixed(1) + '%', k])
+  process.stdout.write(`\n== ${file}: ${(total / 1e6).toFixed(2)} s sampled\n${table(['ms', 'share', 'package'], top(pkgs, 14))}\n\n${table(['ms', 'share', 'function'], top(fns, 25))}\n`)
+}
