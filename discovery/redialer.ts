@@ -5,7 +5,7 @@ import type { Libp2p, Logger } from '@libp2p/interface'
 export interface RedialerInit {
   /** first retry after this long (default 250 ms) */
   minBackoffMs?: number
-  /** retries never wait longer than this, so a healed link reconnects within it (default 3 s) */
+  /** retries never wait longer than this, so a healed link reconnects within it (default 2 s) */
   maxBackoffMs?: number
   /** how often targets are checked (default 250 ms) */
   tickMs?: number
@@ -39,7 +39,7 @@ export class Redialer {
 
   constructor (private readonly components: RedialerComponents, init: RedialerInit = {}) {
     this.minBackoff = init.minBackoffMs ?? 250
-    this.maxBackoff = init.maxBackoffMs ?? 3_000
+    this.maxBackoff = init.maxBackoffMs ?? 2_000
     this.tickMs = init.tickMs ?? 250
   }
 
@@ -47,6 +47,8 @@ export class Redialer {
     if (this.timer != null) return
     this.timer = setInterval(() => { this.tick() }, this.tickMs)
     this.timer.unref()
+    // Known and static peers are dialed at once, not a tick later.
+    this.tick()
   }
 
   stop (): void {

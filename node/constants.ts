@@ -14,8 +14,12 @@ export const DEFAULT_P2P_PORT = 4600
 export const DEFAULT_API_HOST = '127.0.0.1'
 export const DEFAULT_API_PORT = 4610
 
-/** A sync frame larger than this is refused (a group's whole missing history rides in one). */
-export const MAX_SYNC_FRAME_BYTES = 32 * 1024 * 1024
+/** A group's missing history is sent in chunks of this size... */
+export const SYNC_CHUNK_BYTES = 1024 * 1024
+/** ...so a sync frame larger than this (a chunk plus headers) is refused. */
+export const MAX_SYNC_FRAME_BYTES = SYNC_CHUNK_BYTES + 1024
+/** The chunks of one group's update may add up to this much at most. */
+export const MAX_SYNC_UPDATE_BYTES = 256 * 1024 * 1024
 /** A gossip envelope larger than this is dropped. */
 export const MAX_GOSSIP_BYTES = 256 * 1024
 /** Groups listed in one HELLO frame at most. */

@@ -48,11 +48,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: init.mdns === false ? [] : [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsInterval ?? 10_000 })],
-    connectionGater: {
-      // LAN and loopback addresses are the whole point here; libp2p denies none by default,
-      // but keep the test gater's decisions.
-      ...init.connectionGater
-    },
+    // LAN and loopback addresses are the whole point here; the default gater allows them.
+    connectionGater: init.connectionGater ?? {},
     transportManager: {
       // A machine without IPv6 (or a namespace without it) still runs on IPv4.
       faultTolerance: FaultTolerance.NO_FATAL

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { GroupDoc, GroupId } from '../crdt/index.js'
-import { DEFAULT_SYNC_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_SYNC_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
 import { MalformedFrameError } from './errors.js'
 import { decodeSyncFrame, encodeSyncFrame, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
 
@@ -36,6 +36,9 @@ export interface SyncStats {
   updateBytesReceived: number
   framesRejected: number
 }
+
+/** lpStream's names for a length prefix over MAX_SYNC_FRAME_BYTES or malformed. */
+const OVERSIZED_FRAME_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
 /** An empty Yjs update (no structs, no deletions) is these two bytes. */
 const EMPTY_UPDATE_LENGTH = 2
@@ -166,8 +169,7 @@ export class SyncService {
       this.stats.exchanges++
     } catch (err) {
       this.stats.failures++
-      // InvalidDataLengthError: lpStream refused a frame over MAX_SYNC_FRAME_BYTES.
-      if (err instanceof MalformedFrameError || (err as Error).name === 'InvalidDataLengthError') {
+      if (err instanceof MalformedFrameError || OVERSIZED_FRAME_ERRORS.has((err as Error).name)) {
         this.stats.framesRejected++
         log.error('dropped malformed sync frame from %p: %s', peer, (err as Error).message)
       } else {
@@ -189,23 +191,38 @@ export class SyncService {
       }
       if (update.length <= EMPTY_UPDATE_LENGTH) continue
       this.stats.updateBytesSent += update.length
-      await send({ type: 'update', groupId, update })
+      for (let at = 0; at < update.length; at += SYNC_CHUNK_BYTES) {
+        const end = Math.min(update.length, at + SYNC_CHUNK_BYTES)
+        await send({ type: 'update', groupId, final: end === update.length, update: update.subarray(at, end) })
+      }
     }
   }
 
   private async receiveUpdates (receive: () => Promise<SyncFrame>, ours: Map<GroupId, GroupDoc>, shared: Set<GroupId>, peer: PeerId): Promise<void> {
+    let chunks: { groupId: GroupId, parts: Uint8Array[], bytes: number } | null = null
     while (true) {
       const frame = await receive()
-      if (frame.type === 'done') return
+      if (frame.type === 'done') {
+        if (chunks != null) throw new MalformedFrameError('done in the middle of an update')
+        return
+      }
       if (frame.type !== 'update') throw new MalformedFrameError(`unexpected ${frame.type} frame`)
+      if (chunks != null && chunks.groupId !== frame.groupId) throw new MalformedFrameError('chunks of two updates interleaved')
+      chunks ??= { groupId: frame.groupId, parts: [], bytes: 0 }
+      chunks.parts.push(frame.update)
+      chunks.bytes += frame.update.length
+      if (chunks.bytes > MAX_SYNC_UPDATE_BYTES) throw new MalformedFrameError(`update for ${frame.groupId} over ${MAX_SYNC_UPDATE_BYTES} bytes`)
+      if (!frame.final) continue
+      const update = chunks.parts.length === 1 ? chunks.parts[0] : Buffer.concat(chunks.parts)
+      chunks = null
       const doc = ours.get(frame.groupId)
       if (doc == null || !shared.has(frame.groupId)) {
         log.error('ignored update from %p for group %s it did not announce or we do not hold', peer, frame.groupId)
         continue
       }
-      this.stats.updateBytesReceived += frame.update.length
+      this.stats.updateBytesReceived += update.length
       try {
-        doc.applyUpdate(frame.update, 'remote')
+        doc.applyUpdate(update, 'remote')
       } catch (err) {
         this.stats.framesRejected++
         log.error('dropped sync update from %p for group %s: %s', peer, frame.groupId, (err as Error).message)

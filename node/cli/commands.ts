@@ -27,6 +27,8 @@ export interface Command {
   /** number of positional arguments */
   args: number
   run: (input: CommandInput) => Promise<CommandOutput | null>
+  /** exit as soon as `run` resolves, without waiting for stray timers */
+  exitWhenDone?: boolean
 }
 
 const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
@@ -72,6 +74,9 @@ export const commands: Record<string, Command> = {
     summary: 'run the node in the foreground',
     options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval'],
     args: 0,
+    // After a clean stop libp2p may leave a timer of up to a second behind; everything is
+    // flushed and closed by then, so there is nothing to wait for.
+    exitWhenDone: true,
     run: async ({ values, dataDir }) => {
       const { runStart } = await import('./start.js')
       await runStart({

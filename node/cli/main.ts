@@ -20,6 +20,8 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
+let exitNow = false
+
 function usage (): string {
   const lines = Object.values(commands).map(c => `  outpost ${c.usage.padEnd(44)} ${c.summary}`)
   return [
@@ -61,6 +63,7 @@ async function main (argv: string[]): Promise<number> {
     throw new UsageError(`usage: outpost ${command.usage}`)
   }
   const output = await command.run({ args, values, dataDir: new DataDir(values.data) })
+  exitNow = command.exitWhenDone === true
   if (output != null) {
     const text = values.json === true ? JSON.stringify(output.json) : output.text
     if (text != null && text !== '') process.stdout.write(text + '\n')
@@ -70,6 +73,7 @@ async function main (argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(code => {
   process.exitCode = code
+  if (exitNow) process.exit()
 }, (err: Error) => {
   // One line that says what is wrong and what to do.
   process.stderr.write(`outpost: ${err.message.split('\n')[0]}\n`)

@@ -1,18 +1,20 @@
 import * as encoding from 'lib0/encoding'
 import { isGroupId, MAX_NAME_LENGTH, type GroupId } from '../../crdt/index.js'
-import { MAX_GROUPS_PER_HELLO, MAX_SYNC_FRAME_BYTES, WIRE_VERSION } from '../constants.js'
+import { MAX_GROUPS_PER_HELLO, MAX_SYNC_FRAME_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION } from '../constants.js'
 import { SafeReader } from './bytes.js'
 
 /**
  * Frames of `/outpost/sync/1`. Both sides send HELLO (their profile name and, per group,
- * a Yjs state vector), then one UPDATE per shared group the other side lacks something
- * of, then DONE. Layout: [version u8][type u8][body].
+ * a Yjs state vector), then, per shared group the other side lacks something of, the Yjs
+ * update in UPDATE frames of at most SYNC_CHUNK_BYTES each (the last one marked `final`),
+ * then DONE. Layout: [version u8][type u8][body].
  */
 export type SyncFrame = HelloFrame | UpdateFrame | DoneFrame
 
 export interface GroupState { groupId: GroupId, stateVector: Uint8Array }
 export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
-export interface UpdateFrame { type: 'update', groupId: GroupId, update: Uint8Array }
+/** One chunk of a group's update; the receiver joins chunks until `final`. */
+export interface UpdateFrame { type: 'update', groupId: GroupId, final: boolean, update: Uint8Array }
 export interface DoneFrame { type: 'done' }
 
 const TYPE_CODES = { hello: 1, update: 2, done: 3 } as const
@@ -37,6 +39,7 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
       break
     case 'update':
       encoding.writeVarString(e, frame.groupId)
+      encoding.writeUint8(e, frame.final ? 1 : 0)
       encoding.writeVarUint8Array(e, frame.update)
       break
     case 'done':
@@ -66,7 +69,7 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
       break
     }
     case TYPE_CODES.update:
-      frame = { type: 'update', groupId: readGroupId(r), update: r.bytesField(MAX_SYNC_FRAME_BYTES) }
+      frame = { type: 'update', groupId: readGroupId(r), final: readFlag(r), update: r.bytesField(SYNC_CHUNK_BYTES) }
       break
     case TYPE_CODES.done:
       frame = { type: 'done' }
@@ -76,6 +79,12 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
   }
   r.end()
   return frame
+}
+
+function readFlag (r: SafeReader): boolean {
+  const flag = r.uint8()
+  if (flag > 1) r.fail(`bad flag ${flag}`)
+  return flag === 1
 }
 
 export function readGroupId (r: SafeReader): GroupId {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { OutpostNode } from '../../node/index.js'
+import { SYNC_CHUNK_BYTES, type OutpostNode } from '../../node/index.js'
 import { startNode, waitFor } from '../helpers/nodes.js'
 
 describe('two nodes on loopback', () => {
@@ -31,5 +31,16 @@ describe('two nodes on loopback', () => {
     await waitFor('reply to reach alice', () => alice.history(groupId).some(m => m.id === reply.id))
     assert.deepEqual(alice.history(groupId).map(m => m.id), bob.history(groupId).map(m => m.id))
     assert.equal(bob.peers().find(p => p.peerId === alice.peerId)?.name, 'alice')
+  })
+
+  it('syncs a history larger than one sync chunk (split into frames, joined again)', async function () {
+    this.timeout(60_000)
+    const { groupId, invite } = await alice.createGroup('big')
+    const text = 'x'.repeat(3000)
+    for (let i = 0; i < 800; i++) await alice.send(groupId, `${i} ${text}`) // about 2.5 MB of updates
+    await bob.joinGroup(invite)
+    await waitFor('bob to receive the whole history', () => bob.history(groupId).length === 800, 45_000)
+    assert.ok(alice.sync.stats.updateBytesSent > 2 * SYNC_CHUNK_BYTES)
+    assert.deepEqual(bob.history(groupId).map(m => m.id), alice.history(groupId).map(m => m.id))
   })
 })

@@ -11,7 +11,8 @@ describe('sync frames', () => {
   const frames: SyncFrame[] = [
     { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3) }, { groupId: newGroupId(), stateVector: new Uint8Array() }] },
     { type: 'hello', name: '', groups: [] },
-    { type: 'update', groupId, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
+    { type: 'update', groupId, final: true, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
+    { type: 'update', groupId, final: false, update: Uint8Array.of(1) },
     { type: 'done' }
   ]
 
@@ -28,7 +29,8 @@ describe('sync frames', () => {
       Uint8Array.of(1, 99),
       Uint8Array.from([...encodeSyncFrame({ type: 'done' }), 0]),
       Uint8Array.of(1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f), // group count far over the limit
-      encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, update: Uint8Array.of(0) }),
+      encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, final: true, update: Uint8Array.of(0) }),
+      Uint8Array.from([...encodeSyncFrame({ type: 'update', groupId, final: true, update: Uint8Array.of(0) })].map((b, i, all) => i === all.length - 3 ? 7 : b)), // flag 7
       Uint8Array.of(1, 1, 2, 0xff, 0xfe, 0) // name is not UTF-8
     ]
     for (const bytes of bad) assert.throws(() => decodeSyncFrame(bytes), isMalformed, `accepted ${Buffer.from(bytes).toString('hex')}`)
