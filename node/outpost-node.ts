@@ -121,7 +121,7 @@ export class OutpostNode extends EventEmitter {
       const gossip = new GossipService({
         pubsub: host.services.pubsub,
         group: id => groups.get(id),
-        onGap: peer => { sync.syncWith(peer).catch(() => {}) }
+        onGap: peer => { sync.syncSoon(peer) }
       })
       return new OutpostNode(host, identity, kv, groups, discovery, sync, gossip)
     } catch (err) {

@@ -61,6 +61,8 @@ export class SyncService {
   }
 
   private started = false
+  /** peers whose last exchanges failed: how often in a row, and until when to hold off */
+  private readonly failing = new Map<string, { count: number, until: number }>()
 
   constructor (private readonly components: SyncComponents, private readonly init: SyncInit = {}) {
     this.intervalMs = init.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS
@@ -100,6 +102,17 @@ export class SyncService {
   }
 
   /**
+   * Like syncWith, for opportunistic triggers (a gap seen in gossip): skipped while the
+   * last exchanges with this peer failed, so a broken or hostile peer cannot keep us busy.
+   * Connection and anti-entropy syncs still retry it.
+   */
+  syncSoon (peer: PeerId): void {
+    const failing = this.failing.get(peer.toString())
+    if (failing != null && Date.now() < failing.until) return
+    this.syncWith(peer).catch(() => {})
+  }
+
+  /**
    * Starts an exchange with `peer` unless one is running, in which case another runs right
    * after it (so that nothing that changed meanwhile is missed). Resolves when done.
    */
@@ -132,11 +145,17 @@ export class SyncService {
     try {
       stream = await this.components.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
     } catch (err) {
-      this.stats.failures++
+      this.failed(peer)
       log('cannot open sync stream to %p: %s', peer, (err as Error).message)
       return
     }
     await this.exchange(stream, peer, signal)
+  }
+
+  private failed (peer: PeerId): void {
+    this.stats.failures++
+    const count = (this.failing.get(peer.toString())?.count ?? 0) + 1
+    this.failing.set(peer.toString(), { count, until: Date.now() + Math.min(30_000, 500 * 2 ** count) })
   }
 
   private async respond (stream: Stream, peer: PeerId): Promise<void> {
@@ -167,8 +186,9 @@ export class SyncService {
       await reading
       await stream.close({ signal })
       this.stats.exchanges++
+      this.failing.delete(peer.toString())
     } catch (err) {
-      this.stats.failures++
+      this.failed(peer)
       if (err instanceof MalformedFrameError || OVERSIZED_FRAME_ERRORS.has((err as Error).name)) {
         this.stats.framesRejected++
         log.error('dropped malformed sync frame from %p: %s', peer, (err as Error).message)

@@ -43,6 +43,11 @@ describe('hostile input from a peer', function () {
     const stream = await attacker.dialProtocol(node.host.peerId, SYNC_PROTOCOL)
     stream.send(Uint8Array.of(0x80, 0x80, 0x80, 0x32))
     await waitFor('the node to reject four bad streams', () => node.sync.stats.framesRejected >= rejectedBefore + 4)
+    // Gaps seen in gossip from this peer no longer trigger syncs with it for a while.
+    const failures = node.sync.stats.failures
+    node.sync.syncSoon(attacker.peerId)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(node.sync.stats.failures, failures)
 
     await friend.joinGroup(invite)
     await waitFor('an honest peer to sync', () => friend.history(groupId).length === 1)
