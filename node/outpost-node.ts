@@ -5,7 +5,7 @@ import type { Libp2pOptions } from 'libp2p'
 import { HybridClock, MAX_TEXT_BYTES, MemoryKv, newMessageId, isMessageId, type ChatMessage, type ChangeOrigin, type GroupId, type KvStore } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { InvalidRequestError, NodeStoppedError } from './errors.js'
+import { InvalidRequestError, NodeStoppedError, NotInitializedError } from './errors.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
@@ -17,7 +17,7 @@ import { decodeInvite, encodeInvite } from './wire/invite.js'
 const log = logger('outpost:node')
 
 export interface OutpostNodeInit {
-  /** data directory (LevelDB on disk); ignored when `kv` is given */
+  /** data directory (LevelDB on disk); ignored when `kv` is given; neither: in memory */
   dataDir?: string
   /** storage to use instead of the data directory's LevelDB (tests) */
   kv?: KvStore
@@ -92,17 +92,20 @@ export class OutpostNode extends EventEmitter {
 
   static async create (init: OutpostNodeInit = {}): Promise<OutpostNode> {
     const dataDir = new DataDir(init.dataDir)
-    const kv = init.kv ?? (init.dataDir != null || process.env.OUTPOST_HOME != null ? await dataDir.openDb() : new MemoryKv())
+    const kv = init.kv ?? (init.dataDir != null ? await dataDir.openDb() : new MemoryKv())
     try {
       let identity: Identity
       try {
         identity = await loadIdentity(kv)
-      } catch {
+      } catch (err) {
+        // First run: `outpost start` works on a fresh machine without `outpost init`.
+        if ((err as Error).name !== NotInitializedError.NAME) throw err
         identity = await initIdentity(kv, init.name)
       }
       const groups = new GroupRegistry(kv, { compactAfter: init.compactAfter })
       await groups.load()
-      const staticPeers = [...(init.peers ?? []), ...(init.kv == null ? await readPeersFile(dataDir.peersFile) : [])]
+      const onDisk = init.kv == null && init.dataDir != null
+      const staticPeers = [...(init.peers ?? []), ...(onDisk ? await readPeersFile(dataDir.peersFile) : [])]
       const host = await createHost({
         privateKey: identity.privateKey,
         listen: init.listen,

@@ -61,6 +61,8 @@ export class SyncService {
   }
 
   private started = false
+  /** aborts exchanges in flight when the service stops */
+  private shutdown = new AbortController()
   /** peers whose last exchanges failed: how often in a row, and until when to hold off */
   private readonly failing = new Map<string, { count: number, until: number }>()
 
@@ -72,6 +74,7 @@ export class SyncService {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
+    this.shutdown = new AbortController()
     if (this.init.disabled === true) return
     await this.components.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => {
       this.respond(stream, connection.remotePeer).catch(() => {})
@@ -91,6 +94,7 @@ export class SyncService {
     if (this.init.disabled === true) return
     this.components.libp2p.removeEventListener('peer:connect', this.onConnect)
     await this.components.libp2p.unhandle(SYNC_PROTOCOL)
+    this.shutdown.abort()
     await Promise.allSettled([...this.running.values()].map(r => r.done))
   }
 
@@ -139,8 +143,13 @@ export class SyncService {
     return entry.done
   }
 
+  /** Ends an exchange after the timeout, or at once when the service stops. */
+  private exchangeSignal (): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.shutdown.signal])
+  }
+
   private async initiate (peer: PeerId): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
+    const signal = this.exchangeSignal()
     let stream: Stream
     try {
       stream = await this.components.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
@@ -159,7 +168,7 @@ export class SyncService {
   }
 
   private async respond (stream: Stream, peer: PeerId): Promise<void> {
-    await this.exchange(stream, peer, AbortSignal.timeout(this.timeoutMs))
+    await this.exchange(stream, peer, this.exchangeSignal())
   }
 
   /** Both roles run the same exchange: HELLO both ways, UPDATEs both ways, DONE both ways. */
