@@ -29,6 +29,8 @@ export class NotInitializedError extends named('NotInitializedError') {}
 export class DataDirLockedError extends named('DataDirLockedError') {}
 /** No node is running on this data directory (CLI commands need one). */
 export class NodeNotRunningError extends named('NodeNotRunningError') {}
+/** A request body over the API's size limit. */
+export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
 /** The API token was missing or wrong. */
 export class UnauthorizedError extends named('UnauthorizedError') {}
 /** The node is stopping or stopped. */

@@ -4,6 +4,7 @@
  */
 export { OutpostNode, type OutpostNodeInit, type HistoryEntry, type GroupSummary, type MessageEvent } from './outpost-node.js'
 export { DataDir, type ApiInfo } from './data-dir.js'
+export { ApiServer, type ApiServerInit } from './api/server.js'
 export { createHost, DEFAULT_LISTEN, type Host, type HostInit } from './host.js'
 export { encodeInvite, decodeInvite, INVITE_PREFIX, type Invite } from './wire/invite.js'
 export { encodeSyncFrame, decodeSyncFrame, type SyncFrame } from './wire/sync-codec.js'

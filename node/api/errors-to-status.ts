@@ -5,6 +5,7 @@ const STATUS: Record<string, number> = {
   InvalidMessageError: 400,
   UnauthorizedError: 401,
   UnknownGroupError: 404,
+  PayloadTooLargeError: 413,
   NodeStoppedError: 503
 }
 

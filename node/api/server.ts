@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { MAX_API_BODY_BYTES } from '../constants.js'
-import { InvalidRequestError, UnauthorizedError } from '../errors.js'
+import { InvalidRequestError, PayloadTooLargeError, UnauthorizedError } from '../errors.js'
 import type { MessageEvent, OutpostNode } from '../outpost-node.js'
 import { statusOf } from './errors-to-status.js'
 import { routes, type Route } from './routes.js'
@@ -136,9 +136,12 @@ async function readJson (req: IncomingMessage): Promise<Record<string, unknown>>
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_API_BODY_BYTES) throw new InvalidRequestError(`request body over ${MAX_API_BODY_BYTES} bytes`)
-    chunks.push(chunk as Buffer)
+    // Past the limit, read on (discarding) so the client gets the answer rather than a
+    // reset connection, up to a bound beyond which the connection is cut.
+    if (size <= MAX_API_BODY_BYTES) chunks.push(chunk as Buffer)
+    else if (size > 16 * MAX_API_BODY_BYTES) break
   }
+  if (size > MAX_API_BODY_BYTES) throw new PayloadTooLargeError(`request body over ${MAX_API_BODY_BYTES} bytes`)
   if (size === 0) return {}
   try {
     const value = JSON.parse(Buffer.concat(chunks).toString('utf8'))

@@ -23,7 +23,7 @@ class UsageError extends Error {}
 let exitNow = false
 
 function usage (): string {
-  const lines = Object.values(commands).map(c => `  outpost ${c.usage.padEnd(44)} ${c.summary}`)
+  const lines = Object.values(commands).flatMap(c => [`  outpost ${c.usage}`, `      ${c.summary}`])
   return [
     'usage: outpost <command> [--data DIR] [--json]',
     '',
