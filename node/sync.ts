@@ -40,6 +40,9 @@ export interface SyncStats {
 /** lpStream's names for a length prefix over MAX_SYNC_FRAME_BYTES or malformed. */
 const OVERSIZED_FRAME_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
+/** Gaps seen in gossip trigger at most one exchange per peer this often. */
+const GAP_SYNC_MIN_INTERVAL_MS = 1_000
+
 /** An empty Yjs update (no structs, no deletions) is these two bytes. */
 const EMPTY_UPDATE_LENGTH = 2
 
@@ -61,6 +64,8 @@ export class SyncService {
   }
 
   private started = false
+  /** per peer: when a gap last triggered an exchange */
+  private readonly lastSoon = new Map<string, number>()
   /** aborts exchanges in flight when the service stops */
   private shutdown = new AbortController()
   /** peers whose last exchanges failed: how often in a row, and until when to hold off */
@@ -96,6 +101,8 @@ export class SyncService {
     await this.components.libp2p.unhandle(SYNC_PROTOCOL)
     this.shutdown.abort()
     await Promise.allSettled([...this.running.values()].map(r => r.done))
+    this.failing.clear()
+    this.lastSoon.clear()
   }
 
   /** Sync with every connected peer now. */
@@ -111,8 +118,14 @@ export class SyncService {
    * Connection and anti-entropy syncs still retry it.
    */
   syncSoon (peer: PeerId): void {
-    const failing = this.failing.get(peer.toString())
-    if (failing != null && Date.now() < failing.until) return
+    const key = peer.toString()
+    const failing = this.failing.get(key)
+    const now = Date.now()
+    if (failing != null && now < failing.until) return
+    // A gap that sync cannot fill (an update naming changes nobody has) would otherwise
+    // trigger an exchange for every gossip message after it.
+    if (now - (this.lastSoon.get(key) ?? 0) < GAP_SYNC_MIN_INTERVAL_MS) return
+    this.lastSoon.set(key, now)
     this.syncWith(peer).catch(() => {})
   }
 
