@@ -23,6 +23,15 @@ export interface Pair {
   stop: () => Promise<void>
 }
 
+/** `onArrival` for a pair: the nonce and arrival time of each message event that passes `keep`. */
+export function arrivals (events: Events, keep: (event: any) => boolean = () => true): Pair['onArrival'] {
+  return fn => events.on((e, at) => {
+    if (e.type !== 'message' || !keep(e)) return
+    const nonce = nonceOfText(e.message?.text)
+    if (nonce != null) fn(nonce, at)
+  })
+}
+
 export async function outpostPair (): Promise<Pair & { a: OutpostProc, b: OutpostProc, groupId: string }> {
   const [a, b] = await Promise.all([startOutpost(), startOutpost()])
   try {
@@ -37,11 +46,7 @@ export async function outpostPair (): Promise<Pair & { a: OutpostProc, b: Outpos
       senderPid: a.pid,
       receiverPid: b.pid,
       send: async (text: string) => { await a.api.call('POST', `/v1/groups/${groupId}/messages`, { text }) },
-      onArrival: (fn: (nonce: string, at: number) => void) => events.on((e, at) => {
-        if (e.type !== 'message' || e.groupId !== groupId || e.origin !== 'remote') return
-        const nonce = nonceOfText(e.message?.text)
-        if (nonce != null) fn(nonce, at)
-      }),
+      onArrival: arrivals(events, e => e.groupId === groupId && e.origin === 'remote'),
       stop: async () => {
         events.close()
         a.api.close()
@@ -80,11 +85,7 @@ export async function inProcessSenderPair (): Promise<Pair & { node: OutpostNode
       senderPid: process.pid,
       receiverPid: b.pid,
       send: async (text: string) => { await node.send(groupId, text) },
-      onArrival: (fn: (nonce: string, at: number) => void) => events.on((e, at) => {
-        if (e.type !== 'message' || e.groupId !== groupId || e.origin !== 'remote') return
-        const nonce = nonceOfText(e.message?.text)
-        if (nonce != null) fn(nonce, at)
-      }),
+      onArrival: arrivals(events, e => e.groupId === groupId && e.origin === 'remote'),
       stop: async () => {
         events.close()
         bb.api.close()
@@ -118,11 +119,7 @@ export async function rawInProcessSenderPair (): Promise<Pair> {
       senderPid: process.pid,
       receiverPid: b.pid,
       send: async (text: string) => { await host.services.pubsub.publish(topic, encoder.encode(JSON.stringify({ text }))) },
-      onArrival: fn => events.on((e, at) => {
-        if (e.type !== 'message') return
-        const nonce = nonceOfText(e.message?.text)
-        if (nonce != null) fn(nonce, at)
-      }),
+      onArrival: arrivals(events),
       stop: async () => {
         events.close()
         bb.api.close()
@@ -156,11 +153,7 @@ export async function rawPair (): Promise<Pair & { a: RawProc, b: RawProc }> {
       senderPid: a.pid,
       receiverPid: b.pid,
       send: async (text: string) => { await a.api.call('POST', '/publish', { text }) },
-      onArrival: (fn: (nonce: string, at: number) => void) => events.on((e, at) => {
-        if (e.type !== 'message') return
-        const nonce = nonceOfText(e.message?.text)
-        if (nonce != null) fn(nonce, at)
-      }),
+      onArrival: arrivals(events),
       stop: async () => {
         events.close()
         a.api.close()

@@ -11,8 +11,8 @@ import '../../node/polyfill.js'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ArrivalTracker, type Pair } from './pairs.js'
-import { Events, log, makeText, nonceOfText, ROOT, startOutpost, table, type OutpostProc } from './lib.js'
+import { ArrivalTracker, arrivals, type Pair } from './pairs.js'
+import { Events, log, makeText, ROOT, startOutpost, table, type OutpostProc } from './lib.js'
 import { pump } from './throughput.js'
 
 const { values } = parseArgs({ options: { mode: { type: 'string' }, count: { type: 'string' } } })
@@ -34,7 +34,7 @@ try {
     senderPid: a.pid,
     receiverPid: b.pid,
     send: async text => { await a.api.call('POST', `/v1/groups/${groupId as string}/messages`, { text }) },
-    onArrival: fn => events.on((e, at) => { if (e.type === 'message' && e.origin === 'remote') { const n = nonceOfText(e.message?.text); if (n != null) fn(n, at) } }),
+    onArrival: arrivals(events, e => e.origin === 'remote'),
     stop: async () => {}
   }
   await new Promise(resolve => setTimeout(resolve, 1_500))
