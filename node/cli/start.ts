@@ -4,6 +4,7 @@ import { ApiServer } from '../api/server.js'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../constants.js'
 import { DataDir } from '../data-dir.js'
 import { InvalidRequestError } from '../errors.js'
+import { DEFAULT_LISTEN } from '../host.js'
 import { OutpostNode } from '../outpost-node.js'
 
 const log = logger('outpost:cli')
@@ -62,7 +63,7 @@ export async function runStart (options: StartOptions): Promise<void> {
   try {
     await node.start()
     if (node.addrs.length === 0) {
-      throw new ListenError(`could not listen on ${(options.listen ?? ['the default port']).join(', ')} (in use?); pass --listen /ip4/0.0.0.0/tcp/0 for any free port`)
+      throw new ListenError(`could not listen on ${(options.listen ?? DEFAULT_LISTEN).join(', ')} (in use by another node?); pass --listen /ip4/0.0.0.0/tcp/0 for any free port`)
     }
     server = new ApiServer(node, { ...api, token: await options.dataDir.token() })
     let url: string
