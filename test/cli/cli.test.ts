@@ -135,6 +135,10 @@ describe('the outpost CLI contract', function () {
     assertFails(await runCli(['frobnicate'], { dataDir: alice }), 2, /unknown command 'frobnicate'/)
     assertFails(await runCli(['group', 'list', '--limit', '3'], { dataDir: alice }), 2, /--limit does not apply/)
     assertFails(await runCli(['start', '--api', '0.0.0.0:9'], { dataDir: join(root, 'carol') }), 1, /only listens on loopback/)
+    const taken = aliceNode.ready.addrs[0].replace(/\/p2p\/.*/, '')
+    assertFails(await runCli(['start', '--no-mdns', '--listen', taken, '--api', '127.0.0.1:0'], { dataDir: join(root, 'carol') }), 1, /could not listen on .*in use/)
+    assertFails(await runCli(['start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', aliceNode.ready.api.replace('http://', '')], { dataDir: join(root, 'carol') }), 1, /API address .* is in use/)
+    assertFails(await runCli(['start', '--peer', 'not-a-multiaddr'], { dataDir: join(root, 'carol') }), 1, /--peer: 'not-a-multiaddr' is not a multiaddr/)
   })
 
   it('SIGTERM stops cleanly; after a restart nothing is lost', async () => {
