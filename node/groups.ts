@@ -1,4 +1,4 @@
-import { DocStore, GroupDoc, newGroupId, prefixRange, type GroupId, type KvStore, type PersistedDoc } from '../crdt/index.js'
+import { DocStore, GroupDoc, InvalidUpdateError, isGroupId, newGroupId, prefixRange, type GroupId, type KvStore, type PersistedDoc } from '../crdt/index.js'
 import { GROUP_TOPIC_PREFIX } from './constants.js'
 import { UnknownGroupError } from './errors.js'
 import { checkName } from './identity.js'
@@ -34,8 +34,14 @@ export class GroupRegistry {
 
   /** Opens every group stored on this node. */
   async load (): Promise<void> {
-    for await (const [, value] of this.kv.entries(prefixRange(PREFIX))) {
-      const info = JSON.parse(Buffer.from(value).toString('utf8')) as GroupInfo
+    for await (const [key, value] of this.kv.entries(prefixRange(PREFIX))) {
+      let info: GroupInfo
+      try {
+        info = JSON.parse(Buffer.from(value).toString('utf8')) as GroupInfo
+        if (!isGroupId(info.groupId) || typeof info.name !== 'string') throw new Error('missing fields')
+      } catch (err) {
+        throw new InvalidUpdateError(`the stored record ${key} of the data directory is corrupt (${(err as Error).message})`)
+      }
       await this.open(info)
     }
   }
