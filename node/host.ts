@@ -27,6 +27,11 @@ export interface HostInit {
   mdnsInterval?: number
   /** for tests: deny connections (partitions) */
   connectionGater?: ConnectionGater
+  /**
+   * for benchmarks: let gossipsub sign every message (StrictSign), to measure what the
+   * application-level design saves; the node itself never does
+   */
+  signMessages?: boolean
   /** for tests and benchmarks: extra transports (e.g. in-memory) */
   transports?: Libp2pOptions['transports']
 }
@@ -70,7 +75,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictNoSign',
+        globalSignaturePolicy: init.signMessages === true ? 'StrictSign' : 'StrictNoSign',
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         fallbackToFloodsub: false,

@@ -101,14 +101,15 @@ export async function inProcessSenderPair (): Promise<Pair & { node: OutpostNode
 }
 
 /** The raw counterpart of inProcessSenderPair: a createHost() host in the driver publishes, a raw-peer.ts process receives. */
-export async function rawInProcessSenderPair (): Promise<Pair> {
+/** With `sign`, both hosts use gossipsub's own message signing (StrictSign). */
+export async function rawInProcessSenderPair (options: { sign?: boolean } = {}): Promise<Pair> {
   const topic = `/bench/raw/${randomBytes(6).toString('hex')}`
-  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [LOOPBACK], mdns: false })
+  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [LOOPBACK], mdns: false, signMessages: options.sign })
   await host.start()
   host.services.pubsub.subscribe(topic)
   let b: RawProc | undefined
   try {
-    b = await startRaw({ topic })
+    b = await startRaw({ topic, sign: options.sign })
     const bb = b
     await host.dial(multiaddr(b.addrs[0]), { signal: AbortSignal.timeout(5_000) })
     const events = await Events.open(b.eventsUrl)

@@ -4,7 +4,7 @@
  * with a front shaped like Outpost's local API so that both paths include the same local
  * hops: an HTTP POST that publishes, and a WebSocket that reports what arrived.
  *
- *   node dist/test/bench/raw-peer.js --topic T [--dial MULTIADDR]
+ *   node dist/test/bench/raw-peer.js --topic T [--dial MULTIADDR] [--sign]
  *   prints {"ready":true,"peerId","addrs","http"} once listening
  *
  *   POST /publish  {"text"}          publishes {"text"} (JSON bytes) on T; 201 after publish resolves
@@ -24,12 +24,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
 import { createHost } from '../../node/host.js'
 
-const { values } = parseArgs({ options: { topic: { type: 'string' }, dial: { type: 'string' } } })
+const { values } = parseArgs({ options: { topic: { type: 'string' }, dial: { type: 'string' }, sign: { type: 'boolean' } } })
 const topic = values.topic ?? 'bench'
 const pingTopic = `${topic}/ping`
 const pongTopic = `${topic}/pong`
 
-const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, signMessages: values.sign === true })
 await host.start()
 const pubsub = host.services.pubsub
 for (const t of [topic, pingTopic, pongTopic]) pubsub.subscribe(t)
