@@ -150,7 +150,8 @@ export class GroupDoc {
     const added: ChatMessage[] = []
     for (const key of event.keysChanged) {
       const previous = this.byId.get(key)
-      const message = this.validEntry(key, this.messages.get(key))
+      // Local messages were validated by add(); peers' and stored ones are checked here.
+      const message = origin === 'local' ? this.messages.get(key) as ChatMessage : this.validEntry(key, this.messages.get(key))
       if (message == null) {
         if (previous != null) this.forget(previous)
         continue
