@@ -10,6 +10,7 @@ import { statusOf } from './errors-to-status.js'
 import { routes, type Route } from './routes.js'
 
 const log = logger('outpost:api')
+const MAX_WS_BUFFERED_BYTES = 16 * 1024 * 1024
 
 export interface ApiServerInit {
   host?: string
@@ -77,7 +78,14 @@ export class ApiServer {
     if (this.wss == null || this.wss.clients.size === 0) return
     const data = JSON.stringify(event)
     for (const client of this.wss.clients) {
-      if (client.readyState === client.OPEN) client.send(data)
+      if (client.readyState !== client.OPEN) continue
+      // A client that stopped reading would make the node buffer without bound.
+      if (client.bufferedAmount > MAX_WS_BUFFERED_BYTES) {
+        log('closing a WebSocket client that is %d bytes behind', client.bufferedAmount)
+        client.terminate()
+        continue
+      }
+      client.send(data)
     }
   }
 
