@@ -26,6 +26,8 @@ export const MAX_GOSSIP_BYTES = 256 * 1024
 export const MAX_GROUPS_PER_HELLO = 10_000
 /** A sync exchange that takes longer than this is aborted. */
 export const SYNC_TIMEOUT_MS = 30_000
+/** Gaps seen in gossip trigger at most one sync exchange per peer this often. */
+export const GAP_SYNC_MIN_INTERVAL_MS = 1_000
 /** Anti-entropy: every connected peer is re-synced this often. */
 export const DEFAULT_SYNC_INTERVAL_MS = 10_000
 /** The local API refuses request bodies larger than this. */

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { GroupDoc, GroupId } from '../crdt/index.js'
-import { DEFAULT_SYNC_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_SYNC_INTERVAL_MS, GAP_SYNC_MIN_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
 import { MalformedFrameError } from './errors.js'
 import { decodeSyncFrame, encodeSyncFrame, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
 
@@ -39,9 +39,6 @@ export interface SyncStats {
 
 /** lpStream's names for a length prefix over MAX_SYNC_FRAME_BYTES or malformed. */
 const OVERSIZED_FRAME_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
-
-/** Gaps seen in gossip trigger at most one exchange per peer this often. */
-const GAP_SYNC_MIN_INTERVAL_MS = 1_000
 
 /** An empty Yjs update (no structs, no deletions) is these two bytes. */
 const EMPTY_UPDATE_LENGTH = 2
