@@ -9,7 +9,7 @@ import { PeerBook, type PeerBookStore, type PeerRecord } from './peer-book.js'
 import { Redialer, type RedialerInit } from './redialer.js'
 
 export { PeerBook, type PeerRecord, type PeerBookStore } from './peer-book.js'
-export { Redialer, type RedialerInit } from './redialer.js'
+export { Redialer, describeDialError, type RedialerInit } from './redialer.js'
 export { readPeersFile, parsePeerAddress, InvalidPeerAddressError } from './static-peers.js'
 
 export interface DiscoveryComponents {
@@ -26,6 +26,8 @@ export interface DiscoveryInit extends RedialerInit {
 
 export interface PeerStatus extends PeerRecord {
   connected: boolean
+  /** why we cannot connect, when a dial failed: 'network key mismatch' or 'unreachable (…)' */
+  problem?: string
 }
 
 const log = logger('outpost:discovery')
@@ -77,12 +79,21 @@ export class Discovery {
     const self = this.components.libp2p.peerId.toString()
     return (this.book?.all() ?? [])
       .filter(r => r.peerId !== self)
-      .map(r => ({ ...r, connected: this.isConnected(r.peerId) }))
+      .map(r => {
+        const connected = this.isConnected(r.peerId)
+        const problem = connected ? undefined : this.redialer.problem(r.peerId)
+        return { ...r, connected, ...(problem != null ? { problem } : {}) }
+      })
       .sort((a, b) => Number(b.connected) - Number(a.connected) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0))
   }
 
   name (peerId: string): string | undefined {
     return this.book?.get(peerId)?.name
+  }
+
+  /** An outbound TCP connection to this peer was made (from the host's connection gater). */
+  transportConnected (peerId: string): void {
+    this.redialer.transportConnected(peerId)
   }
 
   /** Record a peer's display name (learned from its profile during sync). */

@@ -16,6 +16,19 @@ export interface RedialerComponents {
   log: Logger
 }
 
+/** Dial errors raised while securing a connection that TCP had already made. */
+const HANDSHAKE_ERRORS = new Set(['EncryptionFailedError', 'UnexpectedEOFError', 'InvalidCryptoExchangeError'])
+
+/**
+ * Why the last dial of a peer failed, in words a user can act on. A dial whose TCP
+ * connection was made and that then failed (with an error, a reset or a stall) met a node
+ * that does not share our network key: between Outpost nodes nothing else fails there.
+ */
+export function describeDialError (err: Error, reachedHandshake: boolean): string {
+  if (reachedHandshake || HANDSHAKE_ERRORS.has(err.name)) return 'network key mismatch'
+  return `unreachable (${err.message})`
+}
+
 interface Target {
   /** the peer, when known; static addresses without /p2p/ learn it on first connection */
   peerId?: string
@@ -23,6 +36,10 @@ interface Target {
   failures: number
   nextAttempt: number
   dialing: boolean
+  /** why the last attempt failed; cleared on connection */
+  problem?: string
+  /** the attempt in progress got a TCP connection (see transportConnected) */
+  reachedHandshake: boolean
 }
 
 /**
@@ -58,7 +75,7 @@ export class Redialer {
 
   /** Keep `peerId` connected, trying these addresses (merged with earlier ones). */
   watchPeer (peerId: string, addrs: Array<string | Multiaddr>): void {
-    const target = this.targets.get(peerId) ?? { peerId, addrs: [], failures: 0, nextAttempt: 0, dialing: false }
+    const target = this.targets.get(peerId) ?? { peerId, addrs: [], failures: 0, nextAttempt: 0, dialing: false, reachedHandshake: false }
     const known = new Set(target.addrs.map(a => a.toString()))
     for (const a of addrs) {
       const ma = withPeer(typeof a === 'string' ? multiaddr(a) : a, peerId)
@@ -72,13 +89,24 @@ export class Redialer {
     const ma = multiaddr(address)
     const peerId = ma.getComponents().find(c => c.name === 'p2p')?.value
     if (peerId != null) { this.watchPeer(peerId, [ma]); return }
-    if (!this.targets.has(address)) this.targets.set(address, { addrs: [ma], failures: 0, nextAttempt: 0, dialing: false })
+    if (!this.targets.has(address)) this.targets.set(address, { addrs: [ma], failures: 0, nextAttempt: 0, dialing: false, reachedHandshake: false })
   }
 
   /** Connected again (by whatever means): the next loss retries quickly. */
   connected (peerId: string): void {
     const target = this.targets.get(peerId)
-    if (target != null) { target.failures = 0; target.nextAttempt = 0 }
+    if (target != null) { target.failures = 0; target.nextAttempt = 0; target.problem = undefined }
+  }
+
+  /** The host reports that an outbound TCP connection to this peer was made. */
+  transportConnected (peerId: string): void {
+    const target = this.targets.get(peerId)
+    if (target?.dialing === true) target.reachedHandshake = true
+  }
+
+  /** Why the last dial of this peer failed, if it did and it is still not connected. */
+  problem (peerId: string): string | undefined {
+    return this.targets.get(peerId)?.problem
   }
 
   /** Dial now rather than at the next scheduled attempt. */
@@ -99,13 +127,16 @@ export class Redialer {
       if (target.dialing || now < target.nextAttempt || target.addrs.length === 0) continue
       if (this.isConnected(target)) { target.failures = 0; continue }
       target.dialing = true
+      target.reachedHandshake = false
       this.components.libp2p.dial(target.addrs, { signal: AbortSignal.timeout(5_000) })
         .then(connection => {
           target.failures = 0
+          target.problem = undefined
           target.peerId ??= connection.remotePeer.toString()
         })
         .catch(err => {
           target.failures++
+          target.problem = describeDialError(err as Error, target.reachedHandshake)
           const backoff = Math.min(this.maxBackoff, this.minBackoff * 2 ** (target.failures - 1))
           // Jitter, so that nodes cut off together do not redial in lockstep.
           target.nextAttempt = Date.now() + backoff * (0.75 + Math.random() * 0.5)

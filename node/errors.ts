@@ -21,6 +21,8 @@ export class MalformedFrameError extends named('MalformedFrameError') {}
 export class UnknownGroupError extends named('UnknownGroupError') {}
 /** An invite string that does not decode. */
 export class InvalidInviteError extends named('InvalidInviteError') {}
+/** A network key file that is not in libp2p's pre-shared key format. */
+export class InvalidNetworkKeyError extends named('InvalidNetworkKeyError') {}
 /** A request to the local API (or a CLI argument) is not valid. */
 export class InvalidRequestError extends named('InvalidRequestError') {}
 /** The data directory has no identity yet (`outpost init` was never run). */

@@ -11,6 +11,7 @@ import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
+import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
 import { decodeInvite, encodeInvite } from './wire/invite.js'
 
@@ -21,6 +22,8 @@ export interface OutpostNodeInit {
   dataDir?: string
   /** storage to use instead of the data directory's LevelDB (tests) */
   kv?: KvStore
+  /** pre-shared network key; default: the one stored by `outpost init --network-key` */
+  networkKey?: Uint8Array
   /** display name, used when the identity is created */
   name?: string
   listen?: string[]
@@ -106,27 +109,31 @@ export class OutpostNode extends EventEmitter {
       await groups.load()
       const onDisk = init.kv == null && init.dataDir != null
       const staticPeers = [...(init.peers ?? []), ...(onDisk ? await readPeersFile(dataDir.peersFile) : [])]
+      let discovery: Discovery | undefined
       const host = await createHost({
+        onOutboundTransport: peerId => { discovery?.transportConnected(peerId) },
         privateKey: identity.privateKey,
+        networkKey: init.networkKey ?? await loadNetworkKey(kv),
         listen: init.listen,
         mdns: init.mdns,
         mdnsInterval: init.mdnsInterval,
         connectionGater: init.connectionGater,
         transports: init.transports
       })
-      const discovery = new Discovery({ libp2p: host }, { store: kv, staticPeers, ...init.redial })
+      discovery = new Discovery({ libp2p: host }, { store: kv, staticPeers, ...init.redial })
+      const peers = discovery
       const sync = new SyncService({
         libp2p: host,
         groups: () => groups.list().map(g => ({ groupId: g.info.groupId, doc: g.doc })),
         profileName: () => identity.profile.name,
-        onPeerName: (peerId, name) => { discovery.setName(peerId, name) }
+        onPeerName: (peerId, name) => { peers.setName(peerId, name) }
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled })
       const gossip = new GossipService({
         pubsub: host.services.pubsub,
         group: id => groups.get(id),
         onGap: peer => { sync.syncSoon(peer) }
       })
-      return new OutpostNode(host, identity, kv, groups, discovery, sync, gossip)
+      return new OutpostNode(host, identity, kv, groups, peers, sync, gossip)
     } catch (err) {
       await kv.close()
       throw err

@@ -2,6 +2,7 @@
 const STATUS: Record<string, number> = {
   InvalidRequestError: 400,
   InvalidInviteError: 400,
+  InvalidNetworkKeyError: 400,
   InvalidMessageError: 400,
   UnauthorizedError: 401,
   UnknownGroupError: 404,

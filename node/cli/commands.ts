@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import type { DataDir } from '../data-dir.js'
 import { InvalidRequestError } from '../errors.js'
 import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
@@ -52,21 +53,41 @@ function time (ms: number): string {
 
 export const commands: Record<string, Command> = {
   init: {
-    usage: 'init [--name NAME]',
-    summary: 'create this node\'s identity (key and profile)',
-    options: ['name'],
+    usage: 'init [--name NAME] [--network-key FILE]',
+    summary: 'create this node\'s identity (key and profile); store the team\'s network key',
+    options: ['name', 'network-key'],
     args: 0,
     run: async ({ values, dataDir }) => {
       const { initIdentity } = await import('../identity.js')
+      const { loadNetworkKey, parseNetworkKey, storeNetworkKey } = await import('../network-key.js')
       const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+      const keyFile = str(values['network-key'])
+      // Read and check the key before touching the data directory: a bad file changes nothing.
+      const networkKey = keyFile != null ? parseNetworkKey(await readFile(keyFile, 'utf8').catch(() => { throw new InvalidRequestError(`cannot read the network key file ${keyFile}`) }), keyFile) : undefined
       const kv = await dataDir.openDb()
       try {
         const identity = await initIdentity(kv, str(values.name))
+        if (networkKey != null) await storeNetworkKey(kv, networkKey)
+        const hasKey = (await loadNetworkKey(kv)) != null
         const peerId = peerIdFromPrivateKey(identity.privateKey).toString()
-        return { json: { peerId, name: identity.profile.name }, text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}` }
+        return {
+          json: { peerId, name: identity.profile.name, networkKey: hasKey },
+          text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}\nnetwork key: ${hasKey ? 'set (only nodes with the same key can connect)' : 'none (any Outpost node can connect)'}`
+        }
       } finally {
         await kv.close()
       }
+    }
+  },
+  'network-key': {
+    usage: 'network-key',
+    summary: 'print a new network key; save it and give it to every node with init --network-key',
+    options: [],
+    args: 0,
+    run: async () => {
+      const { generateNetworkKey } = await import('../network-key.js')
+      const key = generateNetworkKey()
+      return { json: { networkKey: key }, text: key }
     }
   },
   start: {
@@ -167,7 +188,7 @@ export const commands: Record<string, Command> = {
       const peers = await (await api(dataDir)).get<PeerStatus[]>('/v1/peers')
       const text = peers.length === 0
         ? 'no peers known yet'
-        : peers.map(p => `${p.connected ? 'connected   ' : 'unreachable '} ${p.name ?? '?'}  ${p.peerId}${p.lastSeen != null ? `  last seen ${time(p.lastSeen)}` : ''}`).join('\n')
+        : peers.map(p => `${p.connected ? 'connected   ' : 'unreachable '} ${p.name ?? '?'}  ${p.peerId}${p.lastSeen != null ? `  last seen ${time(p.lastSeen)}` : ''}${p.problem != null ? `  (${p.problem})` : ''}`).join('\n')
       return { json: peers, text }
     }
   }

@@ -9,6 +9,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   name: { type: 'string' },
+  'network-key': { type: 'string' },
   listen: { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
   api: { type: 'string' },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { killAll, runCli, startDaemon, type Daemon } from '../helpers/cli.js'
 import { removeDir, tempDir, waitFor } from '../helpers/nodes.js'
@@ -41,7 +42,7 @@ describe('the outpost CLI contract', function () {
   it('--help lists every command', async () => {
     const r = await runCli(['--help'], { dataDir: alice, json: false })
     assert.equal(r.code, 0)
-    for (const c of ['init', 'start', 'group create', 'group invite', 'group join', 'group list', 'send', 'history', 'peers']) {
+    for (const c of ['init', 'network-key', 'start', 'group create', 'group invite', 'group join', 'group list', 'send', 'history', 'peers']) {
       assert.ok(r.stdout.includes(`outpost ${c}`), `help mentions ${c}`)
     }
   })
@@ -53,8 +54,28 @@ describe('the outpost CLI contract', function () {
     assert.equal((first.json as Json).name, 'Alice')
     const again = await runCli(['init'], { dataDir: alice })
     assert.deepEqual(again.json, first.json)
+    assert.equal((first.json as Json).networkKey, false)
     const bobInit = await runCli(['init', '--name', 'Bob'], { dataDir: bob })
     assert.notEqual((bobInit.json as Json).peerId, (first.json as Json).peerId)
+  })
+
+  it('network-key prints a key that init --network-key stores; a bad key file changes nothing', async () => {
+    const made = await runCli(['network-key'], { dataDir: alice, json: false })
+    assert.equal(made.code, 0)
+    assert.match(made.stdout, /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/)
+    const keyFile = join(root, 'team.key')
+    await writeFile(keyFile, made.stdout)
+    const dave = join(root, 'dave')
+    const stored = await runCli(['init', '--name', 'Dave', '--network-key', keyFile], { dataDir: dave })
+    assert.equal(stored.code, 0, stored.stderr)
+    assert.equal((stored.json as Json).networkKey, true)
+    const badFile = join(root, 'bad.key')
+    await writeFile(badFile, 'not a key\n')
+    const erin = join(root, 'erin')
+    assertFails(await runCli(['init', '--network-key', badFile], { dataDir: erin }), 1, /is not a network key; make one with 'outpost network-key > FILE'/)
+    assert.equal(existsSync(erin), false)
+    assertFails(await runCli(['init', '--network-key', join(root, 'missing.key')], { dataDir: erin }), 1, /cannot read the network key file/)
+    assert.equal(((await runCli(['init'], { dataDir: alice })).json as Json).networkKey, false)
   })
 
   it('commands other than init and start say that no node is running', async () => {
