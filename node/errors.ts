@@ -19,6 +19,8 @@ function named (name: string): NamedErrorClass {
 export class MalformedFrameError extends named('MalformedFrameError') {}
 /** No group with this id on this node. */
 export class UnknownGroupError extends named('UnknownGroupError') {}
+/** No peer with this id or name in the peer book. */
+export class UnknownPeerError extends named('UnknownPeerError') {}
 /** An invite string that does not decode. */
 export class InvalidInviteError extends named('InvalidInviteError') {}
 /** A network key file that is not in libp2p's pre-shared key format. */

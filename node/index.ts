@@ -10,5 +10,6 @@ export { encodeInvite, decodeInvite, INVITE_PREFIX, type Invite } from './wire/i
 export { encodeSyncFrame, decodeSyncFrame, type SyncFrame } from './wire/sync-codec.js'
 export { encodeGossip, decodeGossip, type GossipEnvelope } from './wire/gossip-codec.js'
 export { generateNetworkKey, parseNetworkKey, loadNetworkKey, storeNetworkKey } from './network-key.js'
+export { safetyNumber } from './safety-number.js'
 export * from './errors.js'
 export * from './constants.js'

@@ -5,7 +5,8 @@ import type { Libp2pOptions } from 'libp2p'
 import { HybridClock, MAX_TEXT_BYTES, MemoryKv, newMessageId, isMessageId, type ChatMessage, type ChangeOrigin, type GroupId, type KvStore } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { InvalidRequestError, NodeStoppedError, NotInitializedError } from './errors.js'
+import { InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
+import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
@@ -249,6 +250,22 @@ export class OutpostNode extends EventEmitter {
 
   peers (): PeerStatus[] {
     return this.discovery.peers()
+  }
+
+  /**
+   * Who a peer is: by peer id, or by display name when exactly one known peer has it;
+   * this node itself answers to its own id or name. Includes the safety number.
+   */
+  whois (who: string): PeerStatus & { self: boolean, safetyNumber: string } {
+    if (who === this.peerId || who === this.name) {
+      return { peerId: this.peerId, name: this.name, addrs: this.addrs, connected: true, self: true, safetyNumber: safetyNumber(this.peerId) }
+    }
+    const peers = this.peers()
+    let matches = peers.filter(p => p.peerId === who)
+    if (matches.length === 0) matches = peers.filter(p => p.name === who)
+    if (matches.length > 1) throw new InvalidRequestError(`${matches.length} peers are named '${who}'; give the peer id (see 'outpost peers')`)
+    if (matches.length === 0) throw new UnknownPeerError(`no known peer '${who}'; see 'outpost peers'`)
+    return { ...matches[0], self: false, safetyNumber: safetyNumber(matches[0].peerId) }
   }
 
   private addGroup (group: Group): void {

@@ -6,6 +6,7 @@ const STATUS: Record<string, number> = {
   InvalidMessageError: 400,
   UnauthorizedError: 401,
   UnknownGroupError: 404,
+  UnknownPeerError: 404,
   PayloadTooLargeError: 413,
   NodeStoppedError: 503
 }

@@ -57,5 +57,6 @@ export const routes: Route[] = [
       return { messageId: message.id, message }
     }
   },
-  { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() }
+  { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
+  { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }
 ]

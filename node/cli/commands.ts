@@ -179,6 +179,22 @@ export const commands: Record<string, Command> = {
       return { json: messages, text: messages.map(m => `[${time(m.ts)}] ${m.authorName}: ${m.text}`).join('\n') }
     }
   },
+  whois: {
+    usage: 'whois PEER',
+    summary: 'show a peer (id or name) with its safety number, to compare in person',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const p = await (await api(dataDir)).get<PeerStatus & { self: boolean, safetyNumber: string }>(`/v1/peers/${enc(args[0])}`)
+      const text = [
+        `${p.name ?? '?'}${p.self ? ' (this node)' : ''}`,
+        `peer id:       ${p.peerId}`,
+        `safety number: ${p.safetyNumber}`,
+        `status:        ${p.connected ? 'connected' : `not connected${p.problem != null ? ` (${p.problem})` : ''}`}${p.lastSeen != null && !p.self ? `, last seen ${time(p.lastSeen)}` : ''}`
+      ].join('\n')
+      return { json: p, text }
+    }
+  },
   peers: {
     usage: 'peers',
     summary: 'list known peers and whether they are connected',

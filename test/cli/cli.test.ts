@@ -42,7 +42,7 @@ describe('the outpost CLI contract', function () {
   it('--help lists every command', async () => {
     const r = await runCli(['--help'], { dataDir: alice, json: false })
     assert.equal(r.code, 0)
-    for (const c of ['init', 'network-key', 'start', 'group create', 'group invite', 'group join', 'group list', 'send', 'history', 'peers']) {
+    for (const c of ['init', 'network-key', 'start', 'group create', 'group invite', 'group join', 'group list', 'send', 'history', 'whois', 'peers']) {
       assert.ok(r.stdout.includes(`outpost ${c}`), `help mentions ${c}`)
     }
   })
@@ -141,6 +141,19 @@ describe('the outpost CLI contract', function () {
     assert.equal(peer.name, 'Bob')
     assert.equal(peer.connected, true)
     assert.ok(Array.isArray(peer.addrs) && peer.addrs.length > 0)
+  })
+
+  it('whois shows the same safety number for a peer on both nodes, by id or by name', async () => {
+    const onAlice = (await runCli(['whois', 'Bob'], { dataDir: alice })).json as Json
+    const onBob = (await runCli(['whois', bobNode.ready.peerId], { dataDir: bob })).json as Json
+    assert.equal(onAlice.peerId, bobNode.ready.peerId)
+    assert.equal(onAlice.self, false)
+    assert.equal(onBob.self, true)
+    assert.match(onAlice.safetyNumber, /^\d{5}( \d{5}){5}$/)
+    assert.equal(onAlice.safetyNumber, onBob.safetyNumber)
+    const human = await runCli(['whois', 'Bob'], { dataDir: alice, json: false })
+    assert.match(human.stdout, new RegExp(`safety number: ${onAlice.safetyNumber as string}`))
+    assertFails(await runCli(['whois', 'Mallory'], { dataDir: alice }), 1, /no known peer 'Mallory'/)
   })
 
   it('errors: unknown group, bad invite, bad arguments, unknown command', async () => {
