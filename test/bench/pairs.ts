@@ -100,8 +100,10 @@ export async function inProcessSenderPair (): Promise<Pair & { node: OutpostNode
   }
 }
 
-/** The raw counterpart of inProcessSenderPair: a createHost() host in the driver publishes, a raw-peer.ts process receives. */
-/** With `sign`, both hosts use gossipsub's own message signing (StrictSign). */
+/**
+ * The raw counterpart of inProcessSenderPair: a createHost() host in the driver publishes, a
+ * raw-peer.ts process receives. With `sign`, both use gossipsub's own message signing (StrictSign).
+ */
 export async function rawInProcessSenderPair (options: { sign?: boolean } = {}): Promise<Pair> {
   const topic = `/bench/raw/${randomBytes(6).toString('hex')}`
   const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [LOOPBACK], mdns: false, signMessages: options.sign })

@@ -123,18 +123,22 @@ export async function pump (pair: Pair, tag: string, opts: Pick<Required<Through
   }
 }
 
+/** Warms a pair up, pumps it, and stops it whatever happens. */
+async function pumpPair (make: () => Promise<Pair>, opts: Pick<Required<ThroughputOptions>, 'count' | 'concurrency' | 'maxSendMs' | 'maxDrainMs'>): Promise<PumpResult> {
+  const pair = await make()
+  try {
+    await pump(pair, 'twarm', { ...opts, count: 1_500 })
+    return await pump(pair, 'tput', opts)
+  } finally {
+    await pair.stop()
+  }
+}
+
 export async function throughputBench (options: ThroughputOptions = {}): Promise<BenchResult> {
   const opts: Required<ThroughputOptions> = { count: 10_000, concurrency: 32, maxSendMs: 8_000, maxDrainMs: 15_000, settleMs: 4_000, ...options }
 
   log('throughput: raw gossipsub pair')
-  const raw = await rawPair()
-  let r: PumpResult
-  try {
-    await pump(raw, 'twarm', { ...opts, count: 1_500 })
-    r = await pump(raw, 'tput', opts)
-  } finally {
-    await raw.stop()
-  }
+  const r = await pumpPair(rawPair, opts)
   log(`throughput: raw acked ${r.ackedPerSec}/s, received ${r.receivedPerSec}/s`)
 
   log('throughput: Outpost pair')
@@ -168,35 +172,14 @@ export async function throughputBench (options: ThroughputOptions = {}): Promise
   log(`throughput: outpost acked ${o.ackedPerSec}/s, received ${o.receivedPerSec}/s, missing ${o.missing}, by chunk ${o.ackedPerSecByChunk.join(' ')}`)
 
   log('throughput: Outpost, sender in the driver process (no HTTP API)')
-  const inproc = await inProcessSenderPair()
-  let ip: PumpResult
-  try {
-    await pump(inproc, 'twarm', { ...opts, count: 1_500 })
-    ip = await pump(inproc, 'tput', opts)
-  } finally {
-    await inproc.stop()
-  }
+  const ip = await pumpPair(inProcessSenderPair, opts)
   log('throughput: raw gossipsub, sender in the driver process')
-  const rawInproc = await rawInProcessSenderPair()
-  let rip: PumpResult
-  try {
-    await pump(rawInproc, 'twarm', { ...opts, count: 1_500 })
-    rip = await pump(rawInproc, 'tput', opts)
-  } finally {
-    await rawInproc.stop()
-  }
+  const rip = await pumpPair(async () => await rawInProcessSenderPair(), opts)
   log(`throughput: raw in-process sender acked ${rip.ackedPerSec}/s, received ${rip.receivedPerSec}/s`)
   // DESIGN.md: gossipsub's own signing costs 2-4x of throughput, which is why the node
   // turns it off and authenticates authors at the application level. Measured here.
   log('throughput: raw gossipsub with gossipsub signing (StrictSign), sender in the driver process')
-  const signedInproc = await rawInProcessSenderPair({ sign: true })
-  let sip: PumpResult
-  try {
-    await pump(signedInproc, 'twarm', { ...opts, count: 1_500 })
-    sip = await pump(signedInproc, 'tput', opts)
-  } finally {
-    await signedInproc.stop()
-  }
+  const sip = await pumpPair(async () => await rawInProcessSenderPair({ sign: true }), opts)
   log(`throughput: signed raw in-process sender received ${sip.receivedPerSec}/s`)
   log(`throughput: in-process sender acked ${ip.ackedPerSec}/s, received ${ip.receivedPerSec}/s, by chunk ${ip.ackedPerSecByChunk.join(' ')}`)
 
