@@ -43,15 +43,22 @@ export class DataDir {
 
   /** The API token, created on first use; readable only by this user. */
   async token (): Promise<string> {
-    try {
-      const token = (await readFile(this.tokenFile, 'utf8')).trim()
-      if (token.length >= 32) return token
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
+    const existing = await this.readToken()
+    if (existing != null) return existing
     const token = randomBytes(32).toString('hex')
     await writeFile(this.tokenFile, token + '\n', { mode: 0o600 })
     return token
+  }
+
+  /** The API token if there is a usable one (clients never create it). */
+  async readToken (): Promise<string | null> {
+    try {
+      const token = (await readFile(this.tokenFile, 'utf8')).trim()
+      return token.length >= 32 ? token : null
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      return null
+    }
   }
 
   async writeApiInfo (info: ApiInfo): Promise<void> {

@@ -276,6 +276,8 @@ export class OutpostNode extends EventEmitter {
   private watch (group: Group): void {
     group.doc.onMessages((messages, origin) => {
       if (origin === 'remote') this.clock.observe(messages[messages.length - 1].ts)
+      // Building the API's view of each message costs something on the receive path.
+      if (this.listenerCount('message') === 0) return
       for (const message of messages) this.emit('message', { groupId: group.info.groupId, message: this.entry(message), origin } satisfies MessageEvent)
     })
   }

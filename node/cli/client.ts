@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { DataDir } from '../data-dir.js'
+import type { DataDir } from '../data-dir.js'
 import { NodeNotRunningError } from '../errors.js'
 
 /** An error the API answered with; keeps the server's error name. */
@@ -17,12 +16,8 @@ export class ApiClient {
     const info = await dataDir.readApiInfo()
     const notRunning = new NodeNotRunningError(`no node is running on ${dataDir.path}; start one with 'outpost start --data ${dataDir.path}'`)
     if (info == null) throw notRunning
-    let token: string
-    try {
-      token = (await readFile(dataDir.tokenFile, 'utf8')).trim()
-    } catch {
-      throw notRunning
-    }
+    const token = await dataDir.readToken().catch(() => null)
+    if (token == null) throw notRunning
     const client = new ApiClient(info.url, token)
     client.notRunning = notRunning
     return client
