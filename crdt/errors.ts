@@ -21,3 +21,15 @@ export class StorageLockedError extends Error {
   static readonly NAME = 'StorageLockedError'
   override name = StorageLockedError.NAME
 }
+
+/** The membership does not allow this node (or a peer) to do this. */
+export class NotAllowedError extends Error {
+  static readonly NAME = 'NotAllowedError'
+  override name = NotAllowedError.NAME
+}
+
+/** The group key needed has not reached this node yet. */
+export class NoGroupKeyError extends Error {
+  static readonly NAME = 'NoGroupKeyError'
+  override name = NoGroupKeyError.NAME
+}

@@ -1,11 +1,21 @@
 /**
- * Conversation documents on Yjs, their validation and ordering, and their persistence.
- * Knows nothing of libp2p or HTTP: pure document logic plus a storage adapter.
+ * Conversation documents on Yjs: signed entries, the membership they fold into, the guard
+ * that checks received updates, ordering, and their persistence. Knows nothing of libp2p
+ * or HTTP: pure document logic plus a storage adapter; keys and ciphers are injected.
  */
-export { GroupDoc, type ChangeOrigin, type GroupMeta, type MessagesListener } from './group-doc.js'
+export { GroupDoc, type ApplyResult, type ChangeOrigin, type DocCrypto, type GroupKey, type MessagesListener } from './group-doc.js'
+export {
+  authorTag, bodyAad, canonicalJson, compareEntries, groupIdFor, isOwnId, isRole, newEventId, parseInvite, parseJoin, parseLogEntry,
+  parseMessageEvent, signingBytes, verifyEntry, verifyInvite, verifyJoin, ROLES,
+  type AdmitEntry, type CreateEntry, type DeleteEvent, type EditEvent, type Entry, type GrantEntry, type JoinRequest, type LogEntry,
+  type MessageEvent as DocEvent, type PostBody, type PostEvent, type RemoveEntry, type Role, type RoleEntry, type RotateEntry,
+  type SignedInvite, type Unsigned, type Verify, type Wraps
+} from './entries.js'
+export { Membership, type Member, type GroupKeyRecord, type Position } from './membership.js'
+export { guardUpdate, type Rejection } from './guard.js'
 export { HybridClock, compareTimestamps, isTimestamp, type Timestamp } from './hlc.js'
 export { newGroupId, newMessageId, isGroupId, isMessageId, type GroupId, type MessageId } from './ids.js'
-export { parseMessage, compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, type MessageKind } from './message.js'
+export { compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, type MessageKind } from './message.js'
 export { MemoryKv, LevelKv, prefixRange, type KvStore, type KvOp, type KvRange } from './kv.js'
 export { DocStore, PersistedDoc, STORAGE_LAYOUT_VERSION, type DocStoreInit } from './doc-store.js'
-export { InvalidMessageError, InvalidUpdateError, StorageClosedError, StorageLockedError } from './errors.js'
+export { InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError } from './errors.js'

@@ -1,10 +1,10 @@
 /** Protocol ids, limits and defaults, in one place. */
 
-export const SYNC_PROTOCOL = '/outpost/sync/1'
+export const SYNC_PROTOCOL = '/outpost/sync/2'
 /** Version byte carried by every sync frame and gossip envelope. */
-export const WIRE_VERSION = 1
+export const WIRE_VERSION = 2
 /** gossipsub topic of a group: this prefix plus the group id. */
-export const GROUP_TOPIC_PREFIX = '/outpost/group/1/'
+export const GROUP_TOPIC_PREFIX = '/outpost/group/2/'
 /** mDNS service name, so that only Outpost nodes answer each other. */
 export const MDNS_SERVICE_TAG = '_outpost._udp.local'
 
@@ -22,6 +22,8 @@ export const MAX_SYNC_FRAME_BYTES = SYNC_CHUNK_BYTES + 1024
 export const MAX_SYNC_UPDATE_BYTES = 256 * 1024 * 1024
 /** A gossip envelope larger than this is dropped. */
 export const MAX_GOSSIP_BYTES = 256 * 1024
+/** A join request carried in HELLO (a signed invite inside a signed request). */
+export const MAX_JOIN_BYTES = 16 * 1024
 /** Groups listed in one HELLO frame at most. */
 export const MAX_GROUPS_PER_HELLO = 10_000
 /** A sync exchange that takes longer than this is aborted. */

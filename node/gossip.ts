@@ -2,7 +2,8 @@ import { logger } from '@libp2p/logger'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Group } from './groups.js'
-import { decodeGossip, encodeGossip } from './wire/gossip-codec.js'
+import { open, seal } from './trust/keys.js'
+import { decodeGossip, encodeGossip, gossipAad } from './wire/gossip-codec.js'
 
 const log = logger('outpost:gossip')
 
@@ -12,12 +13,16 @@ export interface GossipComponents {
   group: (groupId: string) => Group | undefined
   /** an update arrived that depends on changes we lack: sync with whoever sent it */
   onGap: (from: PeerId) => void
+  /** send updates unsealed and accept unsealed ones (only to measure what sealing costs) */
+  insecure?: boolean
 }
 
 export interface GossipStats {
   published: number
   received: number
   rejected: number
+  /** sealed with a key this node does not hold (yet, or any more) */
+  unreadable: number
 }
 
 /**
@@ -25,7 +30,7 @@ export interface GossipStats {
  * arrives on the topics of our groups. Gossip is the fast path; sync repairs what it drops.
  */
 export class GossipService {
-  readonly stats: GossipStats = { published: 0, received: 0, rejected: 0 }
+  readonly stats: GossipStats = { published: 0, received: 0, rejected: 0, unreadable: 0 }
   private readonly detach = new Map<string, () => void>()
   private started = false
 
@@ -65,7 +70,18 @@ export class GossipService {
   }
 
   private publish (group: Group, update: Uint8Array): void {
-    const data = encodeGossip({ type: 'update', groupId: group.info.groupId, update })
+    const groupId = group.info.groupId
+    let data: Uint8Array
+    if (this.components.insecure === true) {
+      data = encodeGossip({ type: 'update', groupId, keyId: '', sealed: update })
+    } else {
+      const key = group.doc.publishKey()
+      if (key == null) {
+        log('no key to seal a change of %s with; sync will deliver it', groupId)
+        return
+      }
+      data = encodeGossip({ type: 'update', groupId, keyId: key.keyId, sealed: seal(key.key, update, gossipAad(groupId, key.keyId)) })
+    }
     this.stats.published++
     this.components.pubsub.publish(group.topic, data).catch(err => {
       // Not fatal: the change is stored, and sync delivers it to peers that missed it.
@@ -81,9 +97,31 @@ export class GossipService {
       if (group == null || group.topic !== msg.topic) {
         throw new Error(`envelope for group ${envelope.groupId} on topic ${msg.topic}`)
       }
-      const { missingDependencies } = group.doc.applyUpdate(envelope.update, 'remote')
-      this.stats.received++
+      let update: Uint8Array | null
+      if (envelope.keyId === '') {
+        if (this.components.insecure !== true) throw new Error('an unsealed update')
+        update = envelope.sealed
+      } else {
+        const key = group.doc.keyFor(envelope.keyId)
+        if (key == null) {
+          // Not ours to read (a removed node), or a key whose grant has not reached us yet.
+          this.stats.unreadable++
+          this.components.onGap(propagationSource)
+          return TopicValidatorResult.Ignore
+        }
+        update = open(key, envelope.sealed, gossipAad(group.info.groupId, envelope.keyId))
+        if (update == null) throw new Error(`an update that does not open with key ${envelope.keyId}`)
+      }
+      const { missingDependencies, rejected } = group.doc.applyUpdate(update, 'remote')
       if (missingDependencies) this.components.onGap(propagationSource)
+      if (rejected.length > 0) {
+        this.stats.rejected++
+        for (const r of rejected) log.error('rejected an entry of group %s from %p: %s', group.info.groupId, propagationSource, r.why)
+        // Forged content counts against the sender; content only not allowed as far as we
+        // know (membership news still on its way) is just not relayed.
+        return rejected.some(r => r.forged) ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      }
+      this.stats.received++
       return TopicValidatorResult.Accept
     } catch (err) {
       this.stats.rejected++

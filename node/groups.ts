@@ -1,4 +1,4 @@
-import { DocStore, GroupDoc, InvalidUpdateError, isGroupId, newGroupId, prefixRange, type GroupId, type KvStore, type PersistedDoc } from '../crdt/index.js'
+import { DocStore, GroupDoc, InvalidUpdateError, isGroupId, prefixRange, type DocCrypto, type GroupId, type JoinRequest, type KvStore, type PersistedDoc } from '../crdt/index.js'
 import { GROUP_TOPIC_PREFIX } from './constants.js'
 import { UnknownGroupError } from './errors.js'
 import { checkName } from './identity.js'
@@ -8,6 +8,8 @@ export interface GroupInfo {
   name: string
   /** ms since epoch when this node created or joined the group */
   joinedAt: number
+  /** our signed join request, kept until a member has let us in */
+  join?: JoinRequest
 }
 
 export interface Group {
@@ -28,7 +30,7 @@ export class GroupRegistry {
   private readonly groups = new Map<GroupId, Group>()
   private readonly docs: DocStore
 
-  constructor (private readonly kv: KvStore, init: { compactAfter?: number } = {}) {
+  constructor (private readonly kv: KvStore, private readonly crypto: DocCrypto, init: { compactAfter?: number } = {}) {
     this.docs = new DocStore(kv, init)
   }
 
@@ -46,19 +48,30 @@ export class GroupRegistry {
     }
   }
 
-  async create (name: string, createdBy: string): Promise<Group> {
-    const info: GroupInfo = { groupId: newGroupId(), name: checkName(name), joinedAt: Date.now() }
-    const group = await this.add(info)
-    group.doc.setMeta({ name: info.name, createdBy, createdAt: info.joinedAt })
-    await group.persisted.flushed()
-    return group
+  /** A new, empty group; the caller writes its signed `create` entry. */
+  async create (groupId: GroupId, name: string): Promise<Group> {
+    return await this.add({ groupId, name: checkName(name), joinedAt: Date.now() })
   }
 
-  /** Adds a group learned from an invite; joining twice returns the group already held. */
-  async join (groupId: GroupId, name: string): Promise<{ group: Group, isNew: boolean }> {
+  /**
+   * Adds a group learned from an invite, with the join request that members will check;
+   * joining a group already held only refreshes the request (a newer invite, say).
+   */
+  async join (groupId: GroupId, name: string, join: JoinRequest): Promise<{ group: Group, isNew: boolean }> {
     const existing = this.groups.get(groupId)
-    if (existing != null) return { group: existing, isNew: false }
-    return { group: await this.add({ groupId, name: checkName(name), joinedAt: Date.now() }), isNew: true }
+    if (existing != null) {
+      if (existing.doc.membership.role(join.by) == null) await this.save({ ...existing.info, join })
+      return { group: existing, isNew: false }
+    }
+    return { group: await this.add({ groupId, name: checkName(name), joinedAt: Date.now(), join }), isNew: true }
+  }
+
+  /** A member let us in: the join request is no longer needed. */
+  async admitted (groupId: GroupId): Promise<void> {
+    const group = this.groups.get(groupId)
+    if (group?.info.join == null) return
+    const { join: _join, ...info } = group.info
+    await this.save(info)
   }
 
   get (groupId: string): Group | undefined {
@@ -89,13 +102,19 @@ export class GroupRegistry {
     this.groups.clear()
   }
 
-  private async add (info: GroupInfo): Promise<Group> {
+  private async save (info: GroupInfo): Promise<void> {
     await this.kv.batch([{ type: 'put', key: PREFIX + info.groupId, value: Buffer.from(JSON.stringify(info)) }])
+    const group = this.groups.get(info.groupId)
+    if (group != null) group.info = info
+  }
+
+  private async add (info: GroupInfo): Promise<Group> {
+    await this.save(info)
     return await this.open(info)
   }
 
   private async open (info: GroupInfo): Promise<Group> {
-    const doc = new GroupDoc(info.groupId)
+    const doc = new GroupDoc(info.groupId, this.crypto)
     const persisted = await this.docs.attach(info.groupId, doc.doc)
     const group: Group = { info, topic: topicOf(info.groupId), doc, persisted }
     this.groups.set(info.groupId, group)

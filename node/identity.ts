@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os'
 import { MAX_NAME_LENGTH, type KvStore } from '../crdt/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidRequestError, NotInitializedError } from './errors.js'
+import { boxKeyFrom, newBoxKey, type BoxKey } from './trust/keys.js'
 
 /** The user's identity is the node's libp2p Ed25519 key; the profile rides with it. */
 export interface Profile {
@@ -14,10 +15,22 @@ export interface Profile {
 export interface Identity {
   privateKey: PrivateKey
   profile: Profile
+  /** X25519 key that group keys are wrapped to (members learn its public half) */
+  box: BoxKey
 }
 
 const KEY = 'identity!key'
 const PROFILE = 'identity!profile'
+const BOX = 'identity!box'
+
+/** The box key, made on first use (data directories from before it existed get one too). */
+async function loadBox (kv: KvStore): Promise<BoxKey> {
+  const stored = await kv.get(BOX)
+  if (stored != null) return boxKeyFrom(stored)
+  const { pkcs8, box } = newBoxKey()
+  await kv.batch([{ type: 'put', key: BOX, value: pkcs8 }])
+  return box
+}
 
 export function defaultName (): string {
   try {
@@ -41,7 +54,8 @@ export async function loadIdentity (kv: KvStore): Promise<Identity> {
   if (key == null || profile == null) throw new NotInitializedError('this data directory has no identity yet; run `outpost init`')
   return {
     privateKey: privateKeyFromProtobuf(key),
-    profile: JSON.parse(Buffer.from(profile).toString('utf8')) as Profile
+    profile: JSON.parse(Buffer.from(profile).toString('utf8')) as Profile,
+    box: await loadBox(kv)
   }
 }
 
@@ -65,5 +79,5 @@ export async function initIdentity (kv: KvStore, name?: string): Promise<Identit
     { type: 'put', key: KEY, value: privateKeyToProtobuf(privateKey) },
     { type: 'put', key: PROFILE, value: Buffer.from(JSON.stringify(profile)) }
   ])
-  return { privateKey, profile }
+  return { privateKey, profile, box: await loadBox(kv) }
 }

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MAX_TEXT_BYTES, MemoryKv, newMessageId, isMessageId, type ChatMessage, type ChangeOrigin, type GroupId, type KvStore } from '../crdt/index.js'
+import { HybridClock, MAX_TEXT_BYTES, MemoryKv, isMessageId, isRole, parseJoin, type ChatMessage, type ChangeOrigin, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
+import { NotAllowedError } from '../crdt/index.js'
+import { InvalidInviteError, InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
@@ -13,10 +15,17 @@ import { GroupRegistry, type Group } from './groups.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
-import { SyncService } from './sync.js'
+import { SyncService, type SyncGroup } from './sync.js'
+import { admit, DEFAULT_INVITE_TTL_MS, grantMissing, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, setRole, writeCreate, type Me } from './trust/actions.js'
+import { auditLines } from './trust/audit.js'
+import { docCrypto, signerFor } from './trust/keys.js'
+import { insecureCrypto } from './trust/insecure.js'
 import { decodeInvite, encodeInvite } from './wire/invite.js'
 
 const log = logger('outpost:node')
+
+/** How long joining waits for a member to let us in before it answers anyway. */
+const JOIN_WAIT_MS = 10_000
 
 export interface OutpostNodeInit {
   /** data directory (LevelDB on disk); ignored when `kv` is given; neither: in memory */
@@ -39,6 +48,31 @@ export interface OutpostNodeInit {
   transports?: Libp2pOptions['transports']
   redial?: RedialerInit
   compactAfter?: number
+  /**
+   * Turns signatures and encryption off, to measure what they cost (benchmarks only: such a
+   * node trusts every entry and talks to no node with them on).
+   */
+  insecure?: boolean
+}
+
+export interface MemberSummary {
+  peerId: string
+  name?: string
+  role: Role
+  /** ms since the epoch when the member was let in */
+  since: number
+  /** whether this node has a connection to the member now */
+  connected: boolean
+  self: boolean
+  safetyNumber: string
+}
+
+export interface InviteOptions {
+  role?: Exclude<Role, 'owner'>
+  /** the invite stops working this long from now (default 7 days) */
+  ttlMs?: number
+  /** only this PeerId may join with it */
+  for?: string
 }
 
 export interface HistoryEntry {
@@ -61,6 +95,9 @@ export interface GroupSummary {
   joinedAt: number
   messages: number
   topic: string
+  /** this node's role; null while it waits for a member to let it in, or once removed */
+  role: Role | null
+  members: number
 }
 
 export interface MessageEvent {
@@ -78,17 +115,20 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
  */
 export class OutpostNode extends EventEmitter {
   private state: State = 'created'
-  private readonly clock = new HybridClock()
   private readonly gossipRepair: GossipStreamRepair
+
+  private readonly grantTimers = new Map<string, NodeJS.Timeout>()
 
   private constructor (
     readonly host: Host,
     readonly identity: Identity,
+    private readonly me: Me,
     private readonly kv: KvStore,
     readonly groups: GroupRegistry,
     readonly discovery: Discovery,
     readonly sync: SyncService,
-    readonly gossip: GossipService
+    readonly gossip: GossipService,
+    private readonly clock: HybridClock
   ) {
     super()
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
@@ -106,8 +146,12 @@ export class OutpostNode extends EventEmitter {
         if ((err as Error).name !== NotInitializedError.NAME) throw err
         identity = await initIdentity(kv, init.name)
       }
-      const groups = new GroupRegistry(kv, { compactAfter: init.compactAfter })
+      const self = peerIdFromPrivateKey(identity.privateKey).toString()
+      const me: Me = { peerId: self, box: identity.box, sign: signerFor(identity.privateKey) }
+      const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box)
+      const groups = new GroupRegistry(kv, crypto, { compactAfter: init.compactAfter })
       await groups.load()
+      const clock = new HybridClock()
       const onDisk = init.kv == null && init.dataDir != null
       const staticPeers = [...(init.peers ?? []), ...(onDisk ? await readPeersFile(dataDir.peersFile) : [])]
       let discovery: Discovery | undefined
@@ -125,16 +169,17 @@ export class OutpostNode extends EventEmitter {
       const peers = discovery
       const sync = new SyncService({
         libp2p: host,
-        groups: () => groups.list().map(g => ({ groupId: g.info.groupId, doc: g.doc })),
+        groups: () => groups.list().map(g => syncGroup(g, me, clock)),
         profileName: () => identity.profile.name,
         onPeerName: (peerId, name) => { peers.setName(peerId, name) }
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled })
       const gossip = new GossipService({
         pubsub: host.services.pubsub,
         group: id => groups.get(id),
-        onGap: peer => { sync.syncSoon(peer) }
+        onGap: peer => { sync.syncSoon(peer) },
+        insecure: init.insecure
       })
-      return new OutpostNode(host, identity, kv, groups, peers, sync, gossip)
+      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock)
     } catch (err) {
       await kv.close()
       throw err
@@ -154,6 +199,8 @@ export class OutpostNode extends EventEmitter {
       // Stay monotonic across restarts even if the wall clock went back meanwhile.
       const last = group.doc.latest(1)[0]
       if (last != null) this.clock.observe(last.ts)
+      const lastEntry = group.doc.membership.valid.at(-1)
+      if (lastEntry != null) this.clock.observe(lastEntry.ts)
     }
     await this.host.start()
     this.gossipRepair.start()
@@ -161,6 +208,7 @@ export class OutpostNode extends EventEmitter {
     await this.sync.start()
     await this.discovery.start()
     this.state = 'running'
+    for (const group of this.groups.list()) this.onMembership(group)
     log('node %s running on %s', this.peerId, this.addrs.join(', '))
   }
 
@@ -169,6 +217,8 @@ export class OutpostNode extends EventEmitter {
     if (this.state === 'stopped' || this.state === 'stopping') return
     const wasStarted = this.state !== 'created'
     this.state = 'stopping'
+    for (const timer of this.grantTimers.values()) clearTimeout(timer)
+    this.grantTimers.clear()
     if (wasStarted) {
       await this.discovery.stop()
       await this.sync.stop()
@@ -184,34 +234,71 @@ export class OutpostNode extends EventEmitter {
 
   async createGroup (name: string): Promise<{ groupId: GroupId, invite: string }> {
     this.assertRunning()
-    const group = await this.groups.create(name, this.peerId)
+    const nonce = newGroupNonce()
+    const group = await this.groups.create(groupIdOf(this.me, nonce), name)
+    writeCreate(group.doc, this.me, group.info.name, nonce, this.clock.tick())
+    await group.persisted.flushed()
     this.addGroup(group)
     return { groupId: group.info.groupId, invite: this.invite(group.info.groupId) }
   }
 
-  invite (groupId: string): string {
+  /** A signed invite (owners and admins only), with this node's addresses to dial. */
+  invite (groupId: string, options: InviteOptions = {}): string {
     const group = this.groups.require(groupId)
-    return encodeInvite({ groupId: group.info.groupId, name: group.info.name, inviter: this.peerId, addrs: this.addrs })
+    const role = options.role ?? 'member'
+    if (!isRole(role) || (role as Role) === 'owner') throw new InvalidRequestError(`an invite grants admin, member or read-only, not ${String(role)}`)
+    const ttl = options.ttlMs ?? DEFAULT_INVITE_TTL_MS
+    if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new InvalidRequestError('an invite must live a positive number of milliseconds')
+    const mine = group.doc.membership.role(this.peerId)
+    if (mine !== 'owner' && mine !== 'admin') throw new NotAllowedError(`only owners and admins invite (this node is ${mine ?? 'not a member'})`)
+    if (role === 'admin' && mine !== 'owner') throw new NotAllowedError('only the owner invites admins')
+    const name = group.doc.membership.name ?? group.info.name
+    const signed = makeInvite(this.me, group.info.groupId, name, role, Date.now() + ttl, options.for)
+    return encodeInvite({ signed, addrs: this.addrs })
   }
 
-  /** Joins by invite: the group is added, its topic subscribed, and the inviter dialed and synced. */
-  async joinGroup (inviteText: string): Promise<{ groupId: GroupId, name: string }> {
+  /**
+   * Joins by invite: the group is added with a signed join request, its topic subscribed, and
+   * the inviter dialed; the first member that syncs with us checks the request, lets us in
+   * and hands us the group keys.
+   */
+  async joinGroup (inviteText: string, options: { waitMs?: number } = {}): Promise<{ groupId: GroupId, name: string, admitted: boolean }> {
     this.assertRunning()
-    const invite = decodeInvite(inviteText)
-    const { group, isNew } = await this.groups.join(invite.groupId, invite.name)
+    const { signed, addrs } = decodeInvite(inviteText)
+    if (signed.expires < Date.now()) throw new InvalidInviteError(`the invite expired on ${new Date(signed.expires).toISOString()}; ask for a new one`)
+    if (signed.for != null && signed.for !== this.peerId) throw new InvalidInviteError('the invite was made for another peer')
+    const { group, isNew } = await this.groups.join(signed.group, signed.name, makeJoin(this.me, signed, this.clock.tick()))
     if (isNew) this.addGroup(group)
-    if (invite.inviter !== this.peerId) this.discovery.addPeer(invite.inviter, invite.addrs)
+    if (signed.by !== this.peerId) this.discovery.addPeer(signed.by, addrs)
     this.sync.syncAll()
-    return { groupId: group.info.groupId, name: group.info.name }
+    const admitted = await this.admission(group, options.waitMs ?? JOIN_WAIT_MS)
+    return { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name, admitted }
+  }
+
+  /** Resolves true once a member has let us in and handed us the key, false after `ms`. */
+  private async admission (group: Group, ms: number): Promise<boolean> {
+    const ready = (): boolean => group.doc.membership.role(this.peerId) != null && group.doc.currentKey() != null
+    if (ready() || ms <= 0) return ready()
+    return await new Promise(resolve => {
+      const done = (value: boolean): void => {
+        clearTimeout(timer)
+        off()
+        resolve(value)
+      }
+      const off = group.doc.onMembership(() => { if (ready()) done(true) })
+      const timer = setTimeout(() => { done(ready()) }, ms)
+    })
   }
 
   listGroups (): GroupSummary[] {
     return this.groups.list().map(g => ({
       groupId: g.info.groupId,
-      name: g.doc.getMeta().name ?? g.info.name,
+      name: g.doc.membership.name ?? g.info.name,
       joinedAt: g.info.joinedAt,
       messages: g.doc.size,
-      topic: g.topic
+      topic: g.topic,
+      role: g.doc.membership.role(this.peerId),
+      members: g.doc.membership.members.size
     }))
   }
 
@@ -219,22 +306,20 @@ export class OutpostNode extends EventEmitter {
   async send (groupId: string, text: string, options: { replyTo?: string } = {}): Promise<HistoryEntry> {
     this.assertRunning()
     const group = this.groups.require(groupId)
-    if (typeof text !== 'string' || text.trim().length === 0) throw new InvalidRequestError('the message text is empty')
-    if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new InvalidRequestError(`the message is longer than ${MAX_TEXT_BYTES} bytes`)
+    checkText(text)
     if (options.replyTo != null && !isMessageId(options.replyTo)) throw new InvalidRequestError(`reply-to ${options.replyTo} is not a message id`)
-    const message: ChatMessage = {
-      v: 1,
-      id: newMessageId(),
-      author: this.peerId,
-      authorName: this.name,
-      ts: this.clock.tick(),
-      kind: 'text',
-      text,
-      ...(options.replyTo != null ? { replyTo: options.replyTo as ChatMessage['replyTo'] } : {}),
-      edits: 0,
-      deleted: false
-    }
-    group.doc.add(message)
+    const message = group.doc.post({ text, name: this.name, ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}) }, this.clock.tick())
+    await group.persisted.flushed()
+    return this.entry(message)
+  }
+
+  /** Replaces the text of one of this node's own messages (the edit is signed and kept). */
+  async edit (groupId: string, messageId: string, text: string): Promise<HistoryEntry> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    checkText(text)
+    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
+    const message = group.doc.edit(messageId, text, this.name, this.clock.tick())
     await group.persisted.flushed()
     return this.entry(message)
   }
@@ -246,6 +331,45 @@ export class OutpostNode extends EventEmitter {
       throw new InvalidRequestError('limit must be a non-negative integer')
     }
     return group.doc.latest(options.limit).map(m => this.entry(m))
+  }
+
+  members (groupId: string): MemberSummary[] {
+    const group = this.groups.require(groupId)
+    const connected = new Set(this.host.getConnections().map(c => c.remotePeer.toString()))
+    return [...group.doc.membership.members.values()].map(m => ({
+      peerId: m.peerId,
+      ...(this.nameOf(m.peerId) != null ? { name: this.nameOf(m.peerId) } : {}),
+      role: m.role,
+      since: m.since.ms,
+      connected: m.peerId === this.peerId || connected.has(m.peerId),
+      self: m.peerId === this.peerId,
+      safetyNumber: safetyNumber(m.peerId)
+    })).sort((a, b) => a.since - b.since)
+  }
+
+  /** Removes a member and rotates the group key; resolves once the change is on disk. */
+  async removeMember (groupId: string, peer: string): Promise<MemberSummary[]> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    const target = this.memberId(group, peer)
+    remove(group.doc, this.me, target, this.clock.tick())
+    await group.persisted.flushed()
+    return this.members(groupId)
+  }
+
+  async setRole (groupId: string, peer: string, role: string): Promise<MemberSummary[]> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    if (!isRole(role) || role === 'owner') throw new InvalidRequestError(`a role is admin, member or read-only, not '${role}'`)
+    setRole(group.doc, this.me, this.memberId(group, peer), role, this.clock.tick())
+    await group.persisted.flushed()
+    return this.members(groupId)
+  }
+
+  /** The group's audit trail as JSON lines (see trust/audit.ts). */
+  auditExport (groupId: string): string[] {
+    const group = this.groups.require(groupId)
+    return auditLines(group.info.groupId, group.doc.membership, this.me)
   }
 
   peers (): PeerStatus[] {
@@ -273,7 +397,51 @@ export class OutpostNode extends EventEmitter {
     this.gossip.addGroup(group)
   }
 
+  private nameOf (peerId: string): string | undefined {
+    return peerId === this.peerId ? this.name : this.discovery.name(peerId)
+  }
+
+  /** A member by PeerId, or by display name when exactly one member has it. */
+  private memberId (group: Group, who: string): string {
+    const members = [...group.doc.membership.members.keys()]
+    if (members.includes(who)) return who
+    const named = members.filter(id => this.nameOf(id) === who)
+    if (named.length === 1) return named[0]
+    if (named.length > 1) throw new InvalidRequestError(`${named.length} members are named '${who}'; give the peer id (see 'outpost group members')`)
+    throw new UnknownPeerError(`'${who}' is not a member of ${group.info.groupId}; see 'outpost group members'`)
+  }
+
+  /**
+   * After membership news: drop our join request once we are in, and hand keys to members
+   * who lack one (owners and admins do; a short random delay lets one of them go first).
+   */
+  private onMembership (group: Group): void {
+    const role = group.doc.membership.role(this.peerId)
+    if (role != null && group.info.join != null) this.groups.admitted(group.info.groupId).catch(err => { log.error('cannot save admission: %s', (err as Error).message) })
+    if (role !== 'owner' && role !== 'admin') return
+    const id = group.info.groupId
+    if (this.grantTimers.has(id)) return
+    const timer = setTimeout(() => {
+      this.grantTimers.delete(id)
+      if (this.state !== 'running') return
+      try {
+        if (grantMissing(group.doc, this.me, this.clock.tick()).length > 0) log('granted missing keys in %s', id)
+      } catch (err) {
+        log.error('cannot grant keys in %s: %s', id, (err as Error).message)
+      }
+    }, 200 + Math.floor(Math.random() * 800))
+    timer.unref()
+    this.grantTimers.set(id, timer)
+  }
+
   private watch (group: Group): void {
+    group.doc.onMembership((membership, origin) => {
+      if (origin === 'remote') {
+        const last = membership.valid[membership.valid.length - 1]
+        if (last != null) this.clock.observe(last.ts)
+      }
+      this.onMembership(group)
+    })
     group.doc.onMessages((messages, origin) => {
       if (origin === 'remote') this.clock.observe(messages[messages.length - 1].ts)
       // Building the API's view of each message costs something on the receive path.
@@ -298,5 +466,32 @@ export class OutpostNode extends EventEmitter {
 
   private assertRunning (): void {
     if (this.state !== 'running') throw new NodeStoppedError(`the node is ${this.state}`)
+  }
+}
+
+function checkText (text: string): void {
+  if (typeof text !== 'string' || text.trim().length === 0) throw new InvalidRequestError('the message text is empty')
+  if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new InvalidRequestError(`the message is longer than ${MAX_TEXT_BYTES} bytes`)
+}
+
+/** A group as the sync service sees it: members get its history; joiners are checked. */
+function syncGroup (group: Group, me: Me, clock: HybridClock): SyncGroup {
+  return {
+    groupId: group.info.groupId,
+    doc: group.doc,
+    isMember: peer => group.doc.membership.role(peer) != null,
+    joinRequest: () => group.info.join != null && group.doc.membership.role(me.peerId) == null
+      ? Buffer.from(JSON.stringify(group.info.join))
+      : undefined,
+    admit: (peer, bytes) => {
+      let why: string | null
+      try {
+        why = admit(group.doc, me, peer, parseJoin(JSON.parse(Buffer.from(bytes).toString('utf8'))), clock.tick())
+      } catch (err) {
+        why = (err as Error).message
+      }
+      if (why != null) log('did not admit %s to %s: %s', peer, group.info.groupId, why)
+      return why == null
+    }
   }
 }

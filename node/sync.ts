@@ -11,12 +11,24 @@ const log = logger('outpost:sync')
 /** What the sync service needs from the node. */
 export interface SyncComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener' | 'peerId'>
-  /** the groups to offer, with their documents */
-  groups: () => Array<{ groupId: GroupId, doc: GroupDoc }>
+  /** the groups this node holds */
+  groups: () => SyncGroup[]
   /** our display name, sent in HELLO */
   profileName: () => string
   /** a peer told us its display name */
   onPeerName?: (peerId: string, name: string) => void
+}
+
+/** A group as sync sees it: its document and who may have it. */
+export interface SyncGroup {
+  groupId: GroupId
+  doc: GroupDoc
+  /** whether `peer` may receive this group's history (and send us changes to it) */
+  isMember: (peer: string) => boolean
+  /** our signed join request, while no member has let us in yet */
+  joinRequest: () => Uint8Array | undefined
+  /** checks a join request `peer` presented; true when `peer` is a member now */
+  admit: (peer: string, join: Uint8Array) => boolean
 }
 
 export interface SyncInit {
@@ -35,6 +47,10 @@ export interface SyncStats {
   updateBytesSent: number
   updateBytesReceived: number
   framesRejected: number
+  /** entries refused by the document guard (forged or not allowed) */
+  entriesRejected: number
+  /** groups a peer asked for without being a member */
+  refused: number
 }
 
 /** lpStream's names for a length prefix over MAX_SYNC_FRAME_BYTES or malformed. */
@@ -49,7 +65,7 @@ const EMPTY_UPDATE_LENGTH = 2
  * gossipsub only re-offers the last few seconds; this is what heals partitions.
  */
 export class SyncService {
-  readonly stats: SyncStats = { exchanges: 0, failures: 0, updateBytesSent: 0, updateBytesReceived: 0, framesRejected: 0 }
+  readonly stats: SyncStats = { exchanges: 0, failures: 0, updateBytesSent: 0, updateBytesReceived: 0, framesRejected: 0, entriesRejected: 0, refused: 0 }
   private readonly intervalMs: number
   private readonly timeoutMs: number
   private timer: NodeJS.Timeout | null = null
@@ -187,20 +203,28 @@ export class SyncService {
     const send = async (frame: SyncFrame): Promise<void> => { await lp.write(encodeSyncFrame(frame), { signal }) }
     const receive = async (): Promise<SyncFrame> => decodeSyncFrame((await lp.read({ signal })).subarray())
     try {
-      const ours = new Map(this.components.groups().map(g => [g.groupId, g.doc]))
-      await send({
-        type: 'hello',
-        name: this.components.profileName(),
-        groups: [...ours].map(([groupId, doc]) => ({ groupId, stateVector: doc.stateVector() }))
+      const who = peer.toString()
+      const ours = new Map(this.components.groups().map(g => [g.groupId, g]))
+      // A group is named only to its members, and by a joiner to whoever it meets.
+      const announced = [...ours.values()].flatMap(g => {
+        const join = g.joinRequest()
+        return g.isMember(who) || join != null ? [{ groupId: g.groupId, stateVector: g.doc.stateVector(), ...(join != null ? { join } : {}) }] : []
       })
+      await send({ type: 'hello', name: this.components.profileName(), groups: announced })
       const hello = await receive()
       if (hello.type !== 'hello') throw new MalformedFrameError(`expected hello, got ${hello.type}`)
-      if (hello.name.length > 0) this.components.onPeerName?.(peer.toString(), hello.name)
-      const shared = new Set(hello.groups.map(g => g.groupId).filter(id => ours.has(id)))
+      if (hello.name.length > 0) this.components.onPeerName?.(who, hello.name)
+      for (const theirs of hello.groups) {
+        const group = ours.get(theirs.groupId)
+        if (group == null || group.isMember(who)) continue
+        if (theirs.join != null && group.admit(who, theirs.join)) continue
+        this.stats.refused++
+        log('refused group %s to %p: not a member', theirs.groupId, peer)
+      }
       // Read while writing: if both sides wrote large diffs before reading, flow control
       // would stall both.
-      const reading = this.receiveUpdates(receive, ours, shared, peer)
-      await this.sendUpdates(send, hello, ours)
+      const reading = this.receiveUpdates(receive, ours, peer)
+      await this.sendUpdates(send, hello, ours, who)
       await send({ type: 'done' })
       await reading
       await stream.close({ signal })
@@ -218,10 +242,12 @@ export class SyncService {
     }
   }
 
-  private async sendUpdates (send: (f: SyncFrame) => Promise<void>, hello: HelloFrame, ours: Map<GroupId, GroupDoc>): Promise<void> {
+  private async sendUpdates (send: (f: SyncFrame) => Promise<void>, hello: HelloFrame, ours: Map<GroupId, SyncGroup>, who: string): Promise<void> {
     for (const { groupId, stateVector } of hello.groups) {
-      const doc = ours.get(groupId)
-      if (doc == null) continue
+      const group = ours.get(groupId)
+      // History goes to members only (a joiner becomes one when admitted above).
+      if (group == null || !group.isMember(who)) continue
+      const doc = group.doc
       let update: Uint8Array
       try {
         update = doc.diff(stateVector)
@@ -237,7 +263,7 @@ export class SyncService {
     }
   }
 
-  private async receiveUpdates (receive: () => Promise<SyncFrame>, ours: Map<GroupId, GroupDoc>, shared: Set<GroupId>, peer: PeerId): Promise<void> {
+  private async receiveUpdates (receive: () => Promise<SyncFrame>, ours: Map<GroupId, SyncGroup>, peer: PeerId): Promise<void> {
     let chunks: { groupId: GroupId, parts: Uint8Array[], bytes: number } | null = null
     while (true) {
       const frame = await receive()
@@ -254,14 +280,18 @@ export class SyncService {
       if (!frame.final) continue
       const update = chunks.parts.length === 1 ? chunks.parts[0] : Buffer.concat(chunks.parts)
       chunks = null
-      const doc = ours.get(frame.groupId)
-      if (doc == null || !shared.has(frame.groupId)) {
-        log.error('ignored update from %p for group %s it did not announce or we do not hold', peer, frame.groupId)
+      const group = ours.get(frame.groupId)
+      // From members, and while we wait to be let in, from whoever answers our join request
+      // (the guard checks every entry either way).
+      if (group == null || (!group.isMember(peer.toString()) && group.joinRequest() == null)) {
+        log.error('ignored update from %p for group %s: not a member, or a group we do not hold', peer, frame.groupId)
         continue
       }
       this.stats.updateBytesReceived += update.length
       try {
-        doc.applyUpdate(update, 'remote')
+        const { rejected } = group.doc.applyUpdate(update, 'remote')
+        this.stats.entriesRejected += rejected.length
+        for (const r of rejected) log.error('rejected an entry of group %s synced from %p: %s', frame.groupId, peer, r.why)
       } catch (err) {
         this.stats.framesRejected++
         log.error('dropped sync update from %p for group %s: %s', peer, frame.groupId, (err as Error).message)

@@ -5,8 +5,10 @@ const STATUS: Record<string, number> = {
   InvalidNetworkKeyError: 400,
   InvalidMessageError: 400,
   UnauthorizedError: 401,
+  NotAllowedError: 403,
   UnknownGroupError: 404,
   UnknownPeerError: 404,
+  NoGroupKeyError: 409,
   PayloadTooLargeError: 413,
   NodeStoppedError: 503
 }

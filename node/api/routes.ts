@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors.js'
-import type { OutpostNode } from '../outpost-node.js'
+import type { InviteOptions, OutpostNode } from '../outpost-node.js'
 
 export interface RouteContext {
   params: string[]
@@ -40,7 +40,29 @@ export const routes: Route[] = [
   { method: 'GET', path: /^\/v1\/groups$/, run: node => node.listGroups() },
   { method: 'POST', path: /^\/v1\/groups$/, status: 201, run: async (node, { body }) => await node.createGroup(stringField(body, 'name')) },
   { method: 'POST', path: /^\/v1\/groups\/join$/, run: async (node, { body }) => await node.joinGroup(stringField(body, 'invite')) },
-  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/invite$`), run: (node, { params }) => ({ invite: node.invite(params[0]) }) },
+  {
+    method: 'GET',
+    path: new RegExp(`^/v1/groups/${GROUP}/invite$`),
+    run: (node, { params, query }) => ({
+      invite: node.invite(params[0], {
+        role: (query.get('role') ?? undefined) as InviteOptions['role'],
+        ttlMs: optionalInt(query, 'ttlMs'),
+        for: query.get('for') ?? undefined
+      })
+    })
+  },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/members$`), run: (node, { params }) => node.members(params[0]) },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/members/([^/]+)/remove$`),
+    run: async (node, { params }) => await node.removeMember(params[0], params[1])
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/members/([^/]+)/role$`),
+    run: async (node, { params, body }) => await node.setRole(params[0], params[1], stringField(body, 'role'))
+  },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/audit$`), run: (node, { params }) => ({ lines: node.auditExport(params[0]) }) },
   {
     method: 'GET',
     path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
@@ -56,6 +78,11 @@ export const routes: Route[] = [
       const message = await node.send(params[0], stringField(body, 'text'), { replyTo: replyTo ?? undefined })
       return { messageId: message.id, message }
     }
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/edit$`),
+    run: async (node, { params, body }) => await node.edit(params[0], params[1], stringField(body, 'text'))
   },
   { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
   { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }

@@ -1,55 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import type { DataDir } from '../data-dir.js'
 import { InvalidRequestError } from '../errors.js'
 import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
-import { ApiClient } from './client.js'
+import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
+import { trustCommands } from './trust-commands.js'
 
-// `init` and `start` load libp2p and LevelDB; the other commands only talk HTTP, so they
-// import those lazily and answer in a fraction of the time.
-
-export interface CommandInput {
-  args: string[]
-  values: Record<string, string | boolean | string[] | undefined>
-  dataDir: DataDir
-}
-
-/** What a command prints: `json` with --json, `text` otherwise (null: nothing). */
-export interface CommandOutput {
-  json: unknown
-  text: string | null
-}
-
-export interface Command {
-  usage: string
-  summary: string
-  /** option names this command accepts besides --data, --json and --help */
-  options: string[]
-  /** number of positional arguments */
-  args: number
-  run: (input: CommandInput) => Promise<CommandOutput | null>
-  /** exit as soon as `run` resolves, without waiting for stray timers */
-  exitWhenDone?: boolean
-}
-
-const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
-
-function intOption (value: unknown, name: string): number | undefined {
-  if (value == null) return undefined
-  const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidRequestError(`--${name} takes a non-negative whole number`)
-  return n
-}
-
-async function api (dataDir: DataDir): Promise<ApiClient> {
-  return await ApiClient.forDataDir(dataDir)
-}
-
-const enc = encodeURIComponent
-
-function time (ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
-}
+export type { Command } from './shared.js'
 
 export const commands: Record<string, Command> = {
   init: {
@@ -122,12 +78,17 @@ export const commands: Record<string, Command> = {
     }
   },
   'group invite': {
-    usage: 'group invite GROUP',
-    summary: 'print an invite to a group',
-    options: [],
+    usage: 'group invite GROUP [--role admin|member|read-only] [--ttl 7d] [--for PEER]',
+    summary: 'print a signed invite (owners and admins); it grants the role, expires, and may name the one peer it is for',
+    options: ['role', 'ttl', 'for'],
     args: 1,
-    run: async ({ args, dataDir }) => {
-      const r = await (await api(dataDir)).get<{ invite: string }>(`/v1/groups/${enc(args[0])}/invite`)
+    run: async ({ args, values, dataDir }) => {
+      const query = new URLSearchParams()
+      if (str(values.role) != null) query.set('role', str(values.role) as string)
+      if (str(values.ttl) != null) query.set('ttlMs', String(durationMs(str(values.ttl) as string)))
+      if (str(values.for) != null) query.set('for', str(values.for) as string)
+      const q = query.size > 0 ? `?${query.toString()}` : ''
+      const r = await (await api(dataDir)).get<{ invite: string }>(`/v1/groups/${enc(args[0])}/invite${q}`)
       return { json: r, text: r.invite }
     }
   },
@@ -137,8 +98,11 @@ export const commands: Record<string, Command> = {
     options: [],
     args: 1,
     run: async ({ args, dataDir }) => {
-      const r = await (await api(dataDir)).post<{ groupId: string, name: string }>('/v1/groups/join', { invite: args[0] })
-      return { json: { groupId: r.groupId }, text: `joined ${r.name} (${r.groupId})` }
+      const r = await (await api(dataDir)).post<{ groupId: string, name: string, admitted: boolean }>('/v1/groups/join', { invite: args[0] })
+      return {
+        json: { groupId: r.groupId, admitted: r.admitted },
+        text: r.admitted ? `joined ${r.name} (${r.groupId})` : `asked to join ${r.name} (${r.groupId}); no member has let this node in yet (it happens when one is reachable)`
+      }
     }
   },
   'group list': {
@@ -150,7 +114,7 @@ export const commands: Record<string, Command> = {
       const groups = await (await api(dataDir)).get<GroupSummary[]>('/v1/groups')
       const text = groups.length === 0
         ? 'no groups yet: create one with `outpost group create NAME` or join with `outpost group join INVITE`'
-        : groups.map(g => `${g.groupId}  ${g.name}  (${g.messages} messages)`).join('\n')
+        : groups.map(g => `${g.groupId}  ${g.name}  (${g.messages} messages, ${g.members} members, ${g.role ?? 'waiting for a member to let this node in'})`).join('\n')
       return { json: groups, text }
     }
   },
@@ -207,5 +171,6 @@ export const commands: Record<string, Command> = {
         : peers.map(p => `${p.connected ? 'connected   ' : 'unreachable '} ${p.name ?? '?'}  ${p.peerId}${p.lastSeen != null ? `  last seen ${time(p.lastSeen)}` : ''}${p.problem != null ? `  (${p.problem})` : ''}`).join('\n')
       return { json: peers, text }
     }
-  }
+  },
+  ...trustCommands
 }

@@ -16,7 +16,11 @@ const OPTIONS = {
   'no-mdns': { type: 'boolean' },
   'sync-interval': { type: 'string' },
   limit: { type: 'string' },
-  'reply-to': { type: 'string' }
+  'reply-to': { type: 'string' },
+  role: { type: 'string' },
+  ttl: { type: 'string' },
+  for: { type: 'string' },
+  out: { type: 'string' }
 } as const
 
 class UsageError extends Error {}
@@ -73,7 +77,7 @@ async function main (argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(code => {
-  process.exitCode = code
+  process.exitCode ??= code
   if (exitNow) process.exit()
 }, (err: Error) => {
   // One line that says what is wrong and what to do.

@@ -1,17 +1,16 @@
-import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { isGroupId, MAX_NAME_LENGTH, type GroupId } from '../../crdt/index.js'
+import { parseInvite, verifyInvite, type SignedInvite } from '../../crdt/index.js'
 import { InvalidInviteError } from '../errors.js'
+import { verifySignature } from '../trust/keys.js'
 
 /**
- * An invite is one copy-pasteable string carrying what a joiner needs: the group's id and
- * name, and who invited them and where to reach that node, so a joiner can dial it where
- * mDNS does not reach.
+ * An invite is one copy-pasteable string: an owner's or admin's signed permission to join
+ * (group id and name, the role granted, an expiry, optionally the one peer it is for) and,
+ * unsigned, where to reach the inviter so a joiner can dial it where mDNS does not reach.
+ * It carries no key: members hand the group key to the joiner once they check the invite.
  */
 export interface Invite {
-  groupId: GroupId
-  name: string
-  inviter: string
+  signed: SignedInvite
   addrs: string[]
 }
 
@@ -20,7 +19,7 @@ const MAX_INVITE_CHARS = 8192
 const MAX_ADDRS = 32
 
 export function encodeInvite (invite: Invite): string {
-  const body = { v: 1, g: invite.groupId, n: invite.name, p: invite.inviter, a: invite.addrs.slice(0, MAX_ADDRS) }
+  const body = { v: 2, i: invite.signed, a: invite.addrs.slice(0, MAX_ADDRS) }
   return INVITE_PREFIX + Buffer.from(JSON.stringify(body)).toString('base64url')
 }
 
@@ -38,15 +37,14 @@ export function decodeInvite (text: string): Invite {
     return fail('garbled')
   }
   if (body == null || typeof body !== 'object') fail('garbled')
-  if (body.v !== 1) fail(`unsupported version ${String(body.v)}`)
-  if (!isGroupId(body.g)) fail('bad group id')
-  if (typeof body.n !== 'string' || body.n.length === 0 || body.n.length > MAX_NAME_LENGTH) fail('bad group name')
-  if (typeof body.p !== 'string') fail('bad inviter')
+  if (body.v !== 2) fail(`unsupported version ${String(body.v)}`)
+  let signed: SignedInvite
   try {
-    peerIdFromString(body.p as string)
-  } catch {
-    fail('bad inviter')
+    signed = parseInvite(body.i)
+  } catch (err) {
+    return fail((err as Error).message)
   }
+  if (!verifyInvite(signed, verifySignature)) fail('its signature does not verify')
   if (!Array.isArray(body.a) || body.a.length > MAX_ADDRS) fail('bad addresses')
   const addrs = (body.a as unknown[]).map(a => {
     if (typeof a !== 'string') return fail('bad address')
@@ -56,5 +54,5 @@ export function decodeInvite (text: string): Invite {
       return fail(`bad address ${a}`)
     }
   })
-  return { groupId: body.g as GroupId, name: body.n as string, inviter: body.p as string, addrs }
+  return { signed, addrs }
 }

@@ -1,17 +1,21 @@
 import * as encoding from 'lib0/encoding'
 import { isGroupId, MAX_NAME_LENGTH, type GroupId } from '../../crdt/index.js'
-import { MAX_GROUPS_PER_HELLO, MAX_SYNC_FRAME_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION } from '../constants.js'
+import { MAX_GROUPS_PER_HELLO, MAX_JOIN_BYTES, MAX_SYNC_FRAME_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION } from '../constants.js'
 import { SafeReader } from './bytes.js'
 
 /**
- * Frames of `/outpost/sync/1`. Both sides send HELLO (their profile name and, per group,
- * a Yjs state vector), then, per shared group the other side lacks something of, the Yjs
+ * Frames of `/outpost/sync/2`. Both sides send HELLO (their profile name and, per group
+ * they share with the other as far as they know, a Yjs state vector), then, per shared group the other side lacks something of, the Yjs
  * update in UPDATE frames of at most SYNC_CHUNK_BYTES each (the last one marked `final`),
  * then DONE. Layout: [version u8][type u8][body].
  */
 export type SyncFrame = HelloFrame | UpdateFrame | DoneFrame
 
-export interface GroupState { groupId: GroupId, stateVector: Uint8Array }
+/**
+ * One group in HELLO. A node that is not yet a member sends its signed join request (the
+ * invite inside), so that the member it syncs with can check it and let it in.
+ */
+export interface GroupState { groupId: GroupId, stateVector: Uint8Array, join?: Uint8Array }
 export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
 /** One chunk of a group's update; the receiver joins chunks until `final`. */
 export interface UpdateFrame { type: 'update', groupId: GroupId, final: boolean, update: Uint8Array }
@@ -35,6 +39,7 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
       for (const g of frame.groups) {
         encoding.writeVarString(e, g.groupId)
         encoding.writeVarUint8Array(e, g.stateVector)
+        encoding.writeVarUint8Array(e, g.join ?? new Uint8Array(0))
       }
       break
     case 'update':
@@ -63,7 +68,9 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
       const groups: GroupState[] = []
       for (let i = 0; i < count; i++) {
         const groupId = readGroupId(r)
-        groups.push({ groupId, stateVector: r.bytesField(MAX_STATE_VECTOR_BYTES) })
+        const stateVector = r.bytesField(MAX_STATE_VECTOR_BYTES)
+        const join = r.bytesField(MAX_JOIN_BYTES)
+        groups.push({ groupId, stateVector, ...(join.length > 0 ? { join } : {}) })
       }
       frame = { type: 'hello', name, groups }
       break

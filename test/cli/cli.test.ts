@@ -117,7 +117,7 @@ describe('the outpost CLI contract', function () {
       sent.push((r.json as Json).messageId)
     }
     const joined = await runCli(['group', 'join', invite], { dataDir: bob })
-    assert.deepEqual(joined.json, { groupId })
+    assert.deepEqual(joined.json, { groupId, admitted: true })
     await waitFor('history on bob', async () => ((await runCli(['history', groupId], { dataDir: bob })).json as Json[]).length === 2)
     const reply = await runCli(['send', groupId, 'third, from bob'], { dataDir: bob })
     sent.push((reply.json as Json).messageId)

@@ -1,10 +1,3 @@
-import { newMessageId, type ChatMessage, type Timestamp } from '../../crdt/index.js'
-
-/** A valid message for document tests. */
-export function makeMessage (author: string, ts: Timestamp, text = 'hello'): ChatMessage {
-  return { v: 1, id: newMessageId(), author, authorName: author, ts, kind: 'text', text, edits: 0, deleted: false }
-}
-
 /** mulberry32: a tiny seeded PRNG, so a failing seed replays the same run. */
 export function seededRandom (seed: number): () => number {
   let a = seed >>> 0

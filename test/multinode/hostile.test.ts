@@ -63,7 +63,7 @@ describe('hostile input from a peer', function () {
     await attacker.dial(node.host.getMultiaddrs())
     await waitFor('the attacker to see the node on the topic', () => attacker.services.pubsub.getSubscribers(topic).length > 0)
     await attacker.services.pubsub.publish(topic, Uint8Array.of(1, 2, 3, 4))
-    await attacker.services.pubsub.publish(topic, encodeGossip({ type: 'update', groupId, update: Uint8Array.of(0xff, 0xff, 0xff) }))
+    await attacker.services.pubsub.publish(topic, encodeGossip({ type: 'update', groupId, keyId: node.groups.require(groupId).doc.currentKey()?.keyId ?? '', sealed: Uint8Array.of(0xff, 0xff, 0xff) }))
     await waitFor('both bad envelopes to be rejected', () => node.gossip.stats.rejected >= 2)
 
     await waitFor('gossip mesh with the friend', () => friend.host.services.pubsub.getSubscribers(topic).length > 0)

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import { compareMessages, GroupDoc, HybridClock, InvalidMessageError, InvalidUpdateError, newGroupId, parseMessage, type ChatMessage } from '../../crdt/index.js'
-import { makeMessage, seededRandom } from '../helpers/messages.js'
+import { compareMessages, GroupDoc, HybridClock, InvalidUpdateError, NotAllowedError, newEventId, signingBytes, type ChatMessage, type EditEvent, type PostEvent } from '../../crdt/index.js'
+import { remove, setRole } from '../../node/trust/actions.js'
+import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
+import { seededRandom } from '../helpers/messages.js'
 
 describe('hybrid logical clock', () => {
   it('is monotonic when the wall clock stands still or goes back', () => {
@@ -24,61 +26,65 @@ describe('hybrid logical clock', () => {
   })
 })
 
-describe('message validation and order', () => {
-  it('accepts a well-formed message and rejects malformed ones by name', () => {
-    const good = makeMessage('peerA', { ms: 1, c: 0 })
-    assert.deepEqual(parseMessage(good), good)
-    const bad: unknown[] = [null, 'text', [], { ...good, v: 2 }, { ...good, id: 'x' }, { ...good, ts: { ms: -1, c: 0 } },
-      { ...good, text: 5 }, { ...good, kind: 'file' }, { ...good, text: 'x'.repeat(70_000) }, { ...good, deleted: 'no' }]
-    for (const value of bad) assert.throws(() => parseMessage(value), (e: Error) => e.name === InvalidMessageError.NAME)
-  })
-
+describe('message order', () => {
   it('orders by timestamp, then author, then id', () => {
-    const m = (author: string, ms: number, c: number): ChatMessage => makeMessage(author, { ms, c })
+    const m = (author: string, ms: number, c: number): ChatMessage =>
+      ({ id: newEventId(author), author, authorName: author, ts: { ms, c }, kind: 'text', text: '', edits: 0, deleted: false })
     const list = [m('b', 2, 0), m('a', 2, 0), m('z', 1, 5), m('a', 1, 0), m('a', 2, 1)]
     const sorted = [...list].sort(compareMessages).map(x => `${x.ts.ms}.${x.ts.c}.${x.author}`)
     assert.deepEqual(sorted, ['1.0.a', '1.5.z', '2.0.a', '2.0.b', '2.1.a'])
   })
 })
 
-describe('GroupDoc', () => {
+describe('GroupDoc', function () {
+  let alice: TestAuthor
+  let bob: TestAuthor
+  let carol: TestAuthor
+  before(async () => { [alice, bob, carol] = await Promise.all([testAuthor(), testAuthor(), testAuthor()]) })
+
+  const post = (doc: GroupDoc, who: TestAuthor, text: string): ChatMessage => doc.post({ text, name: who.peerId.slice(-4) }, nextTs())
+
   it('lists messages in display order and pages from the latest', () => {
-    const doc = new GroupDoc(newGroupId())
-    const ids: string[] = []
-    for (let i = 0; i < 20; i++) {
-      const message = makeMessage('a', { ms: 100 + i, c: 0 }, `m${i}`)
-      ids.push(message.id)
-      doc.add(message)
-    }
+    const doc = newGroup(alice)
+    const ids = Array.from({ length: 20 }, (_, i) => post(doc, alice, `m${i}`).id)
     assert.equal(doc.size, 20)
     assert.deepEqual(doc.latest(3).map(m => m.text), ['m17', 'm18', 'm19'])
     assert.deepEqual(doc.latest().map(m => m.id), ids)
+    assert.equal(doc.membership.role(alice.peerId), 'owner')
+    assert.equal(doc.membership.name, 'test group')
   })
 
   it('converges to one order whatever order updates arrive in', () => {
     const random = seededRandom(42)
-    const source = new GroupDoc(newGroupId())
+    const source = newGroup(alice)
+    letIn(source, alice, bob)
+    const bobs = replicaOf(source, bob)
     const updates: Uint8Array[] = []
-    source.doc.on('update', (u: Uint8Array) => updates.push(u))
-    for (let i = 0; i < 50; i++) source.add(makeMessage(random() < 0.5 ? 'a' : 'b', { ms: Math.floor(random() * 20), c: 0 }))
-    const shuffled = [...updates].sort(() => random() - 0.5)
-    const replica = new GroupDoc(source.groupId)
+    const record = (u: Uint8Array, origin: unknown): void => { if (origin === 'local') updates.push(u) }
+    source.doc.on('update', record)
+    bobs.doc.on('update', record)
+    for (let i = 0; i < 50; i++) random() < 0.5 ? post(source, alice, `a${i}`) : post(bobs, bob, `b${i}`)
+    // carol starts from the membership only and gets every post in a shuffled order.
+    const carols = replicaOf(source, alice)
     let missing = false
-    for (const u of shuffled) missing = replica.applyUpdate(u, 'remote').missingDependencies
+    for (const u of [...updates].sort(() => random() - 0.5)) missing = carols.applyUpdate(u, 'remote').missingDependencies
     assert.equal(missing, false)
-    assert.deepEqual(replica.latest().map(m => m.id), source.latest().map(m => m.id))
+    bobs.applyUpdate(source.diff(bobs.stateVector()), 'remote')
+    source.applyUpdate(bobs.diff(source.stateVector()), 'remote')
+    assert.equal(source.size, 50)
+    assert.deepEqual(bobs.latest().map(m => m.id), source.latest().map(m => m.id))
+    assert.deepEqual(carols.latest().map(m => m.id), source.latest().map(m => m.id))
   })
 
   it('reports missing dependencies, and a diff against a state vector is exactly what is lacking', () => {
-    const a = new GroupDoc(newGroupId())
-    const b = new GroupDoc(a.groupId)
-    a.add(makeMessage('a', { ms: 1, c: 0 }))
-    b.applyUpdate(a.diff(), 'remote')
+    const a = newGroup(alice)
+    post(a, alice, 'one')
+    const b = replicaOf(a, alice)
     const updates: Uint8Array[] = []
     a.doc.on('update', (u: Uint8Array) => updates.push(u))
-    a.add(makeMessage('a', { ms: 2, c: 0 }))
-    a.add(makeMessage('a', { ms: 3, c: 0 }))
-    const c = new GroupDoc(a.groupId)
+    post(a, alice, 'two')
+    post(a, alice, 'three')
+    const c = new GroupDoc(a.groupId, alice.crypto)
     assert.equal(c.applyUpdate(updates[1], 'remote').missingDependencies, true)
     const diff = a.diff(b.stateVector())
     assert.ok(diff.length < a.diff().length)
@@ -86,26 +92,152 @@ describe('GroupDoc', () => {
     assert.equal(b.size, 3)
   })
 
-  it('skips invalid entries written by a bad peer and rejects undecodable updates', () => {
-    const evil = new Y.Doc()
-    evil.getMap('messages').set('not-an-id', { hello: 'world' })
-    const good = makeMessage('a', { ms: 1, c: 0 })
-    evil.getMap('messages').set(good.id, good)
-    const doc = new GroupDoc(newGroupId())
-    doc.applyUpdate(Y.encodeStateAsUpdate(evil), 'remote')
-    assert.deepEqual(doc.latest().map(m => m.id), [good.id])
-    assert.equal(doc.invalidEntries, 1)
+  it('rejects undecodable updates by name', () => {
+    const doc = newGroup(alice)
     assert.throws(() => doc.applyUpdate(new Uint8Array([1, 2, 3, 250, 250, 250]), 'remote'), (e: Error) => e.name === InvalidUpdateError.NAME)
   })
 
   it('tells listeners which messages arrived and from where', () => {
-    const a = new GroupDoc(newGroupId())
-    const b = new GroupDoc(a.groupId)
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    const b = replicaOf(a, bob)
     const seen: string[] = []
     b.onMessages((messages, origin) => { for (const m of messages) seen.push(`${origin}:${m.text}`) })
-    a.add(makeMessage('a', { ms: 1, c: 0 }, 'one'))
-    b.applyUpdate(a.diff(), 'remote')
-    b.add(makeMessage('b', { ms: 2, c: 0 }, 'two'))
+    post(a, alice, 'one')
+    b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    post(b, bob, 'two')
     assert.deepEqual(seen, ['remote:one', 'local:two'])
+  })
+
+  it('keeps bodies sealed: a replica without the key sees nothing, and the stored update holds no text', () => {
+    const a = newGroup(alice)
+    post(a, alice, 'the launch code is 0000')
+    assert.ok(!Buffer.from(a.diff()).toString('latin1').includes('launch code'))
+    const outsider = replicaOf(a, carol)
+    assert.equal(outsider.size, 0)
+    assert.equal(outsider.currentKey(), undefined)
+  })
+
+  describe('refuses what an honest member could not have written', () => {
+    /** An update of `evil`'s own Yjs doc with `value` under `key` of `map`. */
+    const forge = (map: 'messages' | 'log', key: string, value: object): Uint8Array => {
+      const evil = new Y.Doc()
+      evil.getMap(map).set(key, value)
+      return Y.encodeStateAsUpdate(evil)
+    }
+
+    it('a post whose signature does not match its author, or whose content was altered', () => {
+      const a = newGroup(alice)
+      letIn(a, alice, bob)
+      const b = replicaOf(a, bob)
+      const real = b.doc.getMap('messages')
+      b.post({ text: 'hello', name: 'bob' }, nextTs())
+      const [event] = [...real.values()] as PostEvent[]
+      const c = replicaOf(a, alice)
+      const signedByBobClaimedByAlice = { ...event, by: alice.peerId }
+      const altered = { ...event, ts: { ms: event.ts.ms + 1, c: 0 } }
+      for (const value of [signedByBobClaimedByAlice, altered]) {
+        const evil = new Y.Doc()
+        evil.clientID = event.cid
+        evil.getMap('messages').set(event.id, value)
+        const { rejected } = c.applyUpdate(Y.encodeStateAsUpdate(evil), 'remote')
+        assert.ok(rejected.some(r => r.forged), JSON.stringify(rejected))
+        assert.equal(c.size, 0)
+        assert.equal(c.doc.getMap('messages').size, 0, 'nothing stored')
+      }
+    })
+
+    it('an edit of someone else\'s message', () => {
+      const a = newGroup(alice)
+      letIn(a, alice, bob)
+      const original = post(a, alice, 'original')
+      const b = replicaOf(a, bob)
+      assert.throws(() => b.edit(original.id, 'changed', 'bob', nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
+      // Forged by hand: bob signs an edit of alice's post, correctly placed, and sends it.
+      const evil = new Y.Doc()
+      const unsigned = { kind: 'edit', id: newEventId(bob.peerId), by: bob.peerId, ts: nextTs(), target: original.id, key: a.currentKey()?.keyId, body: 'AAAA', v: 2, cid: evil.clientID, clk: 0 }
+      const edit = { ...unsigned, sig: Buffer.from(bob.crypto.sign(signingBytes(a.groupId, 'entry', unsigned))).toString('base64') } as unknown as EditEvent
+      evil.getMap('messages').set(edit.id, edit)
+      const { rejected } = a.applyUpdate(Y.encodeStateAsUpdate(evil), 'remote')
+      assert.ok(rejected.some(r => r.forged && /another author/.test(r.why)), JSON.stringify(rejected))
+      assert.equal(a.get(original.id)?.text, 'original')
+      assert.equal(a.doc.getMap('messages').size, 1)
+    })
+
+    it('a post by a read-only member, and one by a removed member after removal', () => {
+      const a = newGroup(alice)
+      letIn(a, alice, bob, 'read-only')
+      letIn(a, alice, carol)
+      const b = replicaOf(a, bob)
+      assert.throws(() => post(b, bob, 'may I?'), (e: Error) => e.name === NotAllowedError.NAME)
+      const c = replicaOf(a, carol)
+      remove(a, alice.me, carol.peerId, nextTs())
+      post(c, carol, 'still here?')
+      const { rejected } = a.applyUpdate(c.diff(a.stateVector()), 'remote')
+      assert.ok(rejected.some(r => !r.forged && /may not post/.test(r.why)), JSON.stringify(rejected))
+      assert.ok(!a.latest().some(m => m.text === 'still here?'))
+    })
+
+    it('overwrites, deletions, entries outside the maps and replays at another place', () => {
+      const a = newGroup(alice)
+      const target = replicaOf(a, alice)
+      post(a, alice, 'hello')
+      const entry = [...a.doc.getMap('messages').values()][0] as PostEvent
+      const outside = new Y.Doc()
+      outside.getMap('elsewhere').set('x', { a: 1 })
+      const cases: Array<[string, Uint8Array]> = [
+        ['elsewhere', Y.encodeStateAsUpdate(outside)],
+        ['replayed', forge('messages', entry.id, entry)],
+        ['garbage', forge('messages', 'x', { hello: 'world' })],
+        ['log garbage', forge('log', 'y', { kind: 'create' })]
+      ]
+      for (const [name, update] of cases) {
+        const { rejected } = target.applyUpdate(update, 'remote')
+        assert.ok(rejected.length > 0 && rejected.every(r => r.forged), `${name}: ${JSON.stringify(rejected)}`)
+      }
+      assert.equal(target.doc.getMap('messages').size, 0)
+      const deleting = replicaOf(a, alice)
+      deleting.doc.getMap('messages').delete(entry.id)
+      const del = deleting.diff(a.stateVector())
+      assert.ok(a.applyUpdate(del, 'remote').rejected.some(r => /deletes/.test(r.why)))
+      assert.equal(a.size, 1)
+    })
+
+    it('cuts a refused entry out of a sync diff and keeps the rest', () => {
+      const a = newGroup(alice)
+      letIn(a, alice, bob)
+      letIn(a, alice, carol)
+      const b = replicaOf(a, bob)
+      const c = replicaOf(a, carol)
+      setRole(a, alice.me, bob.peerId, 'read-only', nextTs())
+      // bob has not heard yet and posts; carol posts too; carol's replica relays both.
+      const bobs = b.post({ text: 'from bob', name: 'bob' }, nextTs())
+      c.applyUpdate(b.diff(c.stateVector()), 'remote')
+      post(c, carol, 'from carol')
+      const { rejected } = a.applyUpdate(c.diff(a.stateVector()), 'remote')
+      assert.equal(rejected.length, 1)
+      assert.deepEqual(a.latest().map(m => m.text), ['from carol'])
+      assert.equal(a.get(bobs.id), undefined)
+    })
+  })
+
+  it('hands a fresh key to everyone but the removed member', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    letIn(a, alice, carol)
+    const before = a.currentKey()
+    remove(a, alice.me, carol.peerId, nextTs())
+    const after = a.currentKey()
+    assert.ok(before != null && after != null && before.keyId !== after.keyId)
+    const b = replicaOf(a, bob)
+    const c = replicaOf(a, carol)
+    assert.equal(b.currentKey()?.keyId, after.keyId)
+    assert.equal(c.keyFor(after.keyId), undefined)
+    assert.ok(c.keyFor(before.keyId) != null)
+    post(a, alice, 'after the removal')
+    c.applyUpdate(a.diff(c.stateVector()), 'remote')
+    b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    assert.ok(!c.latest().some(m => m.text === 'after the removal'))
+    assert.ok(b.latest().some(m => m.text === 'after the removal'))
   })
 })

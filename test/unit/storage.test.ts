@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { DocStore, GroupDoc, LevelKv, MemoryKv, newGroupId, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
-import { makeMessage } from '../helpers/messages.js'
+import { DocStore, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
+import { emptyGroup, nextTs, testAuthor } from '../helpers/authors.js'
 import { removeDir, tempDir } from '../helpers/nodes.js'
 
 interface Adapter {
@@ -72,32 +72,37 @@ for (const adapter of adapters) {
     })
 
     it('persists a document as an update log and restores it', async () => {
-      const groupId = newGroupId()
-      const doc = new GroupDoc(groupId)
+      const owner = await testAuthor()
+      const { doc, create } = emptyGroup(owner)
+      const groupId = doc.groupId
       const persisted = await new DocStore(store.kv).attach(groupId, doc.doc)
-      for (let i = 0; i < 30; i++) doc.add(makeMessage('a', { ms: i + 1, c: 0 }, `m${i}`))
+      create()
+      for (let i = 0; i < 30; i++) doc.post({ text: `m${i}`, name: 'a' }, nextTs())
       await persisted.flushed()
-      assert.equal(persisted.logLength, 30)
+      assert.equal(persisted.logLength, 31)
       await store.kv.close()
       const kv = await store.reopen()
-      const restored = new GroupDoc(groupId)
+      const restored = new GroupDoc(groupId, owner.crypto)
       await new DocStore(kv).attach(groupId, restored.doc)
+      assert.equal(restored.size, 30)
       assert.deepEqual(restored.latest().map(m => m.id), doc.latest().map(m => m.id))
     })
 
     it('compacts the log past the threshold without losing anything', async () => {
-      const groupId = newGroupId()
-      const doc = new GroupDoc(groupId)
+      const owner = await testAuthor()
+      const { doc, create } = emptyGroup(owner)
+      const groupId = doc.groupId
       const docs = new DocStore(store.kv, { compactAfter: 10 })
       const persisted = await docs.attach(groupId, doc.doc)
-      for (let i = 0; i < 60; i++) doc.add(makeMessage('a', { ms: i + 1, c: 0 }))
+      create()
+      for (let i = 0; i < 60; i++) doc.post({ text: `m${i}`, name: 'a' }, nextTs())
       await persisted.flushed()
       const keys = await collect(store.kv, `doc!${groupId}!`)
       // Snapshots come after 10 entries and once the tail outweighs the last snapshot.
       assert.ok(keys.length < 60 / 2, `log has ${keys.length} entries for 60 updates`)
       assert.equal(keys.length, persisted.logLength)
       assert.deepEqual(await docs.names(), [groupId])
-      const restored = new GroupDoc(groupId)
+      const restored = new GroupDoc(groupId, owner.crypto)
       await new DocStore(store.kv).attach(groupId, restored.doc)
       assert.equal(restored.size, 60)
     })

@@ -1,0 +1,307 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { InvalidMessageError } from './errors.js'
+import { compareTimestamps, isTimestamp, type Timestamp } from './hlc.js'
+import { isGroupId, isMessageId, type GroupId, type MessageId } from './ids.js'
+
+/**
+ * Everything stored in a group document is a signed entry, written once under its own key
+ * and never overwritten, so that a Yjs update can be checked item by item before it is
+ * applied (see guard.ts). Two kinds live in two maps:
+ * - message events (`messages` map): post, edit, delete;
+ * - membership entries (`log` map): create, admit, role, remove, rotate, grant.
+ *
+ * Every entry names the Yjs client and clock it was written at (`cid`, `clk`) and is
+ * signed by its author (`by`, a PeerId) over the group id and every other field. Binding
+ * the position means a signed entry cannot be replayed elsewhere in the document, and a
+ * peer cannot occupy another author's client range with content of its own.
+ */
+
+/** Text longer than this (in UTF-8 bytes) is refused on send and ignored on receipt. */
+export const MAX_TEXT_BYTES = 64 * 1024
+export const MAX_NAME_LENGTH = 128
+const MAX_PEER_ID_LENGTH = 128
+const MAX_SEALED_CHARS = Math.ceil((MAX_TEXT_BYTES + 4096) / 3) * 4
+const MAX_WRAPS = 4096
+const MAX_WRAP_CHARS = 256
+const MAX_SIG_CHARS = 128
+
+export const ROLES = ['owner', 'admin', 'member', 'read-only'] as const
+export type Role = typeof ROLES[number]
+export const isRole = (value: unknown): value is Role => ROLES.includes(value as Role)
+
+interface Signed {
+  readonly v: 2
+  /** this entry's id: for message events, author-bound (see newEventId) */
+  readonly id: string
+  /** the author's PeerId */
+  readonly by: string
+  readonly ts: Timestamp
+  /** Yjs client id and clock of the item that holds this entry */
+  readonly cid: number
+  readonly clk: number
+  /** base64 Ed25519 signature over signingBytes(groupId, entry) */
+  readonly sig: string
+}
+
+/** A message: the body is sealed with a group key (keyId), so only members read it. */
+export interface PostEvent extends Signed { readonly kind: 'post', readonly key: string, readonly body: string }
+/** New text for one of the author's own posts. */
+export interface EditEvent extends Signed { readonly kind: 'edit', readonly target: MessageId, readonly key: string, readonly body: string }
+/** Hides a post: by its author, or by an admin. */
+export interface DeleteEvent extends Signed { readonly kind: 'delete', readonly target: MessageId }
+export type MessageEvent = PostEvent | EditEvent | DeleteEvent
+
+/** What a post's sealed body holds. */
+export interface PostBody { text: string, name: string, replyTo?: MessageId, mentions?: string[] }
+
+/** An admin's signed permission to join, carried inside an invite. */
+export interface SignedInvite {
+  readonly v: 2
+  readonly group: GroupId
+  readonly name: string
+  readonly by: string
+  readonly role: Exclude<Role, 'owner'>
+  /** ms since the epoch after which no member admits with it */
+  readonly expires: number
+  /** made for this PeerId only; absent: anyone holding the invite may join */
+  readonly for?: string
+  readonly nonce: string
+  readonly sig: string
+}
+
+/** A joiner's signed request, carrying the invite and the joiner's key-exchange key. */
+export interface JoinRequest {
+  readonly v: 2
+  readonly group: GroupId
+  readonly by: string
+  readonly ts: Timestamp
+  /** base64 X25519 public key group keys are wrapped to */
+  readonly box: string
+  readonly invite: SignedInvite
+  readonly sig: string
+}
+
+/** keyId (or member PeerId, in create/remove/rotate) → wrapped 32-byte group key */
+export type Wraps = Readonly<Record<string, string>>
+
+/** The group's first entry; its id is the first group key's id, and it proves the group id. */
+export interface CreateEntry extends Signed { readonly kind: 'create', readonly name: string, readonly nonce: string, readonly box: string, readonly wraps: Wraps }
+/** A member let a joiner in (the join request proves the invite) and handed it the keys. */
+export interface AdmitEntry extends Signed { readonly kind: 'admit', readonly join: JoinRequest, readonly wraps: Wraps }
+export interface RoleEntry extends Signed { readonly kind: 'role', readonly target: string, readonly role: Exclude<Role, 'owner'> }
+/** Removes a member and rotates the key: wraps go to every remaining member. */
+export interface RemoveEntry extends Signed { readonly kind: 'remove', readonly target: string, readonly wraps: Wraps }
+export interface RotateEntry extends Signed { readonly kind: 'rotate', readonly wraps: Wraps }
+/** Gives keys (keyId → wrap) to a member who lacks them. */
+export interface GrantEntry extends Signed { readonly kind: 'grant', readonly to: string, readonly wraps: Wraps }
+export type LogEntry = CreateEntry | AdmitEntry | RoleEntry | RemoveEntry | RotateEntry | GrantEntry
+
+export type Entry = MessageEvent | LogEntry
+/** An entry before it is placed and signed. */
+export type Unsigned<E> = E extends Signed ? Omit<E, 'cid' | 'clk' | 'sig' | 'v'> : never
+
+function fail (why: string): never {
+  throw new InvalidMessageError(`invalid entry: ${why}`)
+}
+
+/** The first 8 hex characters of every id an author creates name the author. */
+export function authorTag (peerId: string): string {
+  return createHash('sha256').update(peerId).digest('hex').slice(0, 8)
+}
+
+/** An event id bound to its author: a post cannot be edited by someone else in disguise. */
+export function newEventId (author: string): MessageId {
+  return (authorTag(author) + randomBytes(8).toString('hex')) as MessageId
+}
+
+export function isOwnId (id: string, author: string): boolean {
+  return id.startsWith(authorTag(author))
+}
+
+/** A group id is bound to its creator, so no one else can write a valid `create`. */
+export function groupIdFor (creator: string, nonce: string): GroupId {
+  return createHash('sha256').update(`${creator}\n${nonce}`).digest('hex').slice(0, 32) as GroupId
+}
+
+/** Deterministic JSON: object keys sorted at every level. */
+export function canonicalJson (value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  const obj = value as Record<string, unknown>
+  return `{${Object.keys(obj).filter(k => obj[k] !== undefined).sort().map(k => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
+}
+
+/** What a signature covers: a domain tag, the group id and every field but `sig`. */
+export function signingBytes (groupId: string, what: 'entry' | 'invite' | 'join', value: object): Buffer {
+  const { sig: _sig, ...rest } = value as { sig?: unknown }
+  return Buffer.from(`outpost/${what}/2\n${groupId}\n${canonicalJson(rest)}`)
+}
+
+/** Checks a signature; injected so this folder stays free of key formats. */
+export type Verify = (author: string, data: Uint8Array, signature: Uint8Array) => boolean
+
+const isShortString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max
+const isB64 = (v: unknown, max: number): v is string => isShortString(v, max) && /^[A-Za-z0-9+/]+={0,2}$/.test(v)
+const isEntryId = (v: unknown): v is string => isMessageId(v)
+
+function checkWraps (w: unknown, keys: 'peer' | 'keyId'): void {
+  if (w == null || typeof w !== 'object' || Array.isArray(w)) fail('bad wraps')
+  const entries = Object.entries(w)
+  if (entries.length > MAX_WRAPS) fail('too many wraps')
+  for (const [k, v] of entries) {
+    if (keys === 'peer' ? !isShortString(k, MAX_PEER_ID_LENGTH) : !isEntryId(k)) fail('bad wrap key')
+    if (!isB64(v, MAX_WRAP_CHARS)) fail('bad wrap')
+  }
+}
+
+function checkSigned (e: Record<string, unknown>): void {
+  if (e.v !== 2) fail(`unsupported version ${String(e.v)}`)
+  if (!isEntryId(e.id)) fail('bad id')
+  if (!isShortString(e.by, MAX_PEER_ID_LENGTH)) fail('bad author')
+  if (!isTimestamp(e.ts)) fail('bad timestamp')
+  if (!Number.isSafeInteger(e.cid) || (e.cid as number) < 0 || (e.cid as number) > 0xffffffff) fail('bad client id')
+  if (!Number.isSafeInteger(e.clk) || (e.clk as number) < 0) fail('bad clock')
+  if (!isB64(e.sig, MAX_SIG_CHARS)) fail('bad signature field')
+}
+
+function asObject (value: unknown): Record<string, unknown> {
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) fail('not an object')
+  return value as Record<string, unknown>
+}
+
+/** Shape of an untrusted message event (signature not checked here). */
+export function parseMessageEvent (value: unknown): MessageEvent {
+  const e = asObject(value)
+  checkSigned(e)
+  switch (e.kind) {
+    case 'post':
+      if (!isOwnId(e.id as string, e.by as string)) fail('post id not bound to its author')
+      break
+    case 'edit':
+      if (!isMessageId(e.target)) fail('bad target')
+      // Ids carry their author's tag: an edit of someone else's post is refused on sight.
+      if (!isOwnId(e.target, e.by as string)) fail('an edit of another author\'s message')
+      break
+    case 'delete':
+      if (!isMessageId(e.target)) fail('bad target')
+      break
+    default:
+      fail(`unknown kind ${String(e.kind)}`)
+  }
+  if (e.kind !== 'delete') {
+    if (!isEntryId(e.key)) fail('bad key id')
+    if (!isB64(e.body, MAX_SEALED_CHARS)) fail('bad body')
+  }
+  return e as unknown as MessageEvent
+}
+
+export function parseInvite (value: unknown): SignedInvite {
+  const i = asObject(value)
+  if (i.v !== 2) fail('unsupported invite version')
+  if (!isGroupId(i.group)) fail('bad invite group')
+  if (!isShortString(i.name, MAX_NAME_LENGTH)) fail('bad invite name')
+  if (!isShortString(i.by, MAX_PEER_ID_LENGTH)) fail('bad inviter')
+  if (!isRole(i.role) || i.role === 'owner') fail('bad invite role')
+  if (!Number.isSafeInteger(i.expires)) fail('bad expiry')
+  if (!isShortString(i.nonce, 64)) fail('bad nonce')
+  if (i.for !== undefined && !isShortString(i.for, MAX_PEER_ID_LENGTH)) fail('bad invitee')
+  if (!isB64(i.sig, MAX_SIG_CHARS)) fail('bad invite signature field')
+  return i as unknown as SignedInvite
+}
+
+export function parseJoin (value: unknown): JoinRequest {
+  const j = asObject(value)
+  if (j.v !== 2) fail('unsupported join version')
+  if (!isGroupId(j.group)) fail('bad join group')
+  if (!isShortString(j.by, MAX_PEER_ID_LENGTH)) fail('bad joiner')
+  if (!isTimestamp(j.ts)) fail('bad join timestamp')
+  if (!isB64(j.box, 64)) fail('bad box key')
+  parseInvite(j.invite)
+  if ((j.invite as SignedInvite).group !== j.group) fail('invite for another group')
+  if (!isB64(j.sig, MAX_SIG_CHARS)) fail('bad join signature field')
+  return j as unknown as JoinRequest
+}
+
+/** Shape of an untrusted membership entry (signatures not checked here). */
+export function parseLogEntry (value: unknown): LogEntry {
+  const e = asObject(value)
+  checkSigned(e)
+  switch (e.kind) {
+    case 'create':
+      if (!isShortString(e.name, MAX_NAME_LENGTH)) fail('bad group name')
+      if (!isShortString(e.nonce, 64)) fail('bad nonce')
+      if (!isB64(e.box, 64)) fail('bad box key')
+      checkWraps(e.wraps, 'peer')
+      break
+    case 'admit':
+      parseJoin(e.join)
+      checkWraps(e.wraps, 'keyId')
+      break
+    case 'role':
+      if (!isShortString(e.target, MAX_PEER_ID_LENGTH)) fail('bad target')
+      if (!isRole(e.role) || e.role === 'owner') fail('bad role')
+      break
+    case 'remove':
+      if (!isShortString(e.target, MAX_PEER_ID_LENGTH)) fail('bad target')
+      checkWraps(e.wraps, 'peer')
+      if (Object.hasOwn(e.wraps as object, e.target as string)) fail('a removal that hands the new key to the removed member')
+      break
+    case 'rotate':
+      checkWraps(e.wraps, 'peer')
+      break
+    case 'grant':
+      if (!isShortString(e.to, MAX_PEER_ID_LENGTH)) fail('bad grantee')
+      checkWraps(e.wraps, 'keyId')
+      break
+    default:
+      fail(`unknown kind ${String(e.kind)}`)
+  }
+  return e as unknown as LogEntry
+}
+
+/** Checks every signature an entry carries (a join request and its invite included). */
+export function verifyEntry (groupId: GroupId, entry: Entry, verify: Verify): boolean {
+  if (!verify(entry.by, signingBytes(groupId, 'entry', entry), Buffer.from(entry.sig, 'base64'))) return false
+  if (entry.kind === 'admit') return verifyJoin(groupId, entry.join, verify)
+  if (entry.kind === 'create') return groupIdFor(entry.by, entry.nonce) === groupId
+  return true
+}
+
+export function verifyJoin (groupId: GroupId, join: JoinRequest, verify: Verify): boolean {
+  return join.group === groupId &&
+    verify(join.by, signingBytes(groupId, 'join', join), Buffer.from(join.sig, 'base64')) &&
+    verifyInvite(join.invite, verify)
+}
+
+export function verifyInvite (invite: SignedInvite, verify: Verify): boolean {
+  return verify(invite.by, signingBytes(invite.group, 'invite', invite), Buffer.from(invite.sig, 'base64'))
+}
+
+/** One order for entries on every replica: (timestamp, author, id). */
+export function compareEntries (a: { ts: Timestamp, by: string, id: string }, b: { ts: Timestamp, by: string, id: string }): number {
+  const byTime = compareTimestamps(a.ts, b.ts)
+  if (byTime !== 0) return byTime
+  if (a.by !== b.by) return a.by < b.by ? -1 : 1
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** Additional data bound into a sealed body: which group, entry and key it belongs to. */
+export function bodyAad (groupId: GroupId, entryId: string, keyId: string): Buffer {
+  return Buffer.from(`outpost/body/2\n${groupId}\n${entryId}\n${keyId}`)
+}
+
+export function parsePostBody (bytes: Uint8Array): PostBody {
+  let b: Record<string, unknown>
+  try {
+    b = asObject(JSON.parse(Buffer.from(bytes).toString('utf8')))
+  } catch (err) {
+    if ((err as Error).name === InvalidMessageError.NAME) throw err
+    return fail('garbled body')
+  }
+  if (typeof b.text !== 'string' || Buffer.byteLength(b.text) > MAX_TEXT_BYTES) fail('bad text')
+  if (!isShortString(b.name, MAX_NAME_LENGTH)) fail('bad author name')
+  if (b.replyTo !== undefined && !isMessageId(b.replyTo)) fail('bad replyTo')
+  if (b.mentions !== undefined && (!Array.isArray(b.mentions) || b.mentions.length > 64 ||
+    !b.mentions.every(x => isShortString(x, MAX_PEER_ID_LENGTH)))) fail('bad mentions')
+  return b as unknown as PostBody
+}

@@ -1,0 +1,152 @@
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import { InvalidUpdateError } from './errors.js'
+import { isOwnId, parseLogEntry, parseMessageEvent, verifyEntry, type Entry, type LogEntry, type MessageEvent, type Verify } from './entries.js'
+import type { GroupId } from './ids.js'
+import type { Membership } from './membership.js'
+
+export type MapName = 'messages' | 'log'
+export const MAP_NAMES: readonly MapName[] = ['messages', 'log']
+
+export interface Rejection {
+  why: string
+  /** true when no honest node could have sent it (bad shape or signature); false when it
+   *  is only not allowed under what this node knows of the membership */
+  forged: boolean
+}
+
+export interface GuardContext {
+  groupId: GroupId
+  doc: Y.Doc
+  verify: Verify
+  /** membership with these newly received (signature-checked) log entries folded in */
+  membershipWith: (entries: LogEntry[]) => Membership
+}
+
+export interface GuardVerdict {
+  /** what to apply: the update itself, a copy without the rejected items, or null */
+  update: Uint8Array | null
+  rejected: Rejection[]
+  /** some of it follows changes this replica lacks (or was refused for want of them) */
+  gap: boolean
+}
+
+type Struct = Y.Item | Y.GC | Y.Skip
+
+/**
+ * Checks every item of an untrusted Yjs update before it reaches the document, so that
+ * nothing forged or not allowed is ever stored. Honest writers only ever add one signed
+ * JSON value under a new key of the `messages` or `log` map, at the client and clock the
+ * value names; anything else is refused. A refused item is cut out together with the rest
+ * of its client's items in this update (they depend on it), and the remainder is
+ * re-encoded, so one bad entry relayed by an honest peer does not block everything else.
+ */
+export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdict {
+  let decoded: { structs: Struct[], ds: { clients: Map<number, unknown> } }
+  try {
+    decoded = Y.decodeUpdate(update) as { structs: Struct[], ds: { clients: Map<number, unknown> } }
+  } catch (err) {
+    throw new InvalidUpdateError(`cannot decode update for group ${ctx.groupId}: ${(err as Error).message}`)
+  }
+  if (decoded.ds.clients.size > 0) {
+    return { update: null, rejected: [{ why: 'an update that deletes content', forged: true }], gap: false }
+  }
+  const byClient = new Map<number, Struct[]>()
+  for (const s of decoded.structs) {
+    let list = byClient.get(s.id.client)
+    if (list == null) byClient.set(s.id.client, list = [])
+    list.push(s)
+  }
+  const rejected: Rejection[] = []
+  /** per client: how many of its structs to keep */
+  const keep = new Map<number, number>()
+  const fresh: Array<{ client: number, index: number, map: MapName, entry: Entry }> = []
+  const keysInUpdate = new Set<string>()
+  let gap = false
+  for (const [client, structs] of byClient) {
+    const known = Y.getState(ctx.doc.store, client)
+    if (structs[0].id.clock > known) gap = true
+    let kept = structs.length
+    for (let i = 0; i < structs.length; i++) {
+      const s = structs[i]
+      if (s instanceof Y.Skip) continue
+      if (s.id.clock + s.length <= known) continue
+      const checked = checkItem(s, ctx, keysInUpdate)
+      if (typeof checked === 'string') {
+        rejected.push({ why: checked, forged: true })
+        kept = i
+        break
+      }
+      fresh.push({ client, index: i, ...checked })
+    }
+    keep.set(client, kept)
+  }
+  // Messages are judged against the membership including log entries in this same update
+  // (a joiner's first message often travels with the entry that admitted it).
+  const logEntries = fresh.filter(f => f.map === 'log' && f.index < (keep.get(f.client) as number)).map(f => f.entry as LogEntry)
+  let membership: Membership | null = null
+  for (const f of fresh) {
+    if (f.map !== 'messages' || f.index >= (keep.get(f.client) as number)) continue
+    membership ??= ctx.membershipWith(logEntries)
+    const why = notAllowed(f.entry as MessageEvent, membership)
+    if (why != null) {
+      // Often only news of the membership has not reached us yet: ask for a sync.
+      gap = true
+      rejected.push({ why, forged: false })
+      keep.set(f.client, f.index)
+    }
+  }
+  if (rejected.length === 0) return { update, rejected, gap }
+  return { update: reencode(byClient, keep), rejected, gap }
+}
+
+function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<string>): { map: MapName, entry: Entry } | string {
+  if (!(s instanceof Y.Item)) return 'garbage-collected content from a peer'
+  const map = s.parent as unknown
+  if (map !== 'messages' && map !== 'log') return 'an item outside the group maps'
+  if (s.origin != null || s.rightOrigin != null) return 'an overwrite of an existing entry'
+  if (typeof s.parentSub !== 'string') return 'an item without a key'
+  if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) return 'an item that is not one JSON value'
+  let entry: Entry
+  try {
+    entry = map === 'messages' ? parseMessageEvent(s.content.arr[0]) : parseLogEntry(s.content.arr[0])
+  } catch (err) {
+    return (err as Error).message
+  }
+  const key = s.parentSub
+  if (map === 'messages' ? key !== entry.id : (key !== entry.id && !key.startsWith(`${entry.id}~`))) return 'an entry under the wrong key'
+  if (entry.cid !== s.id.client || entry.clk !== s.id.clock) return 'an entry replayed at another place in the document'
+  const mapKey = `${map}/${key}`
+  if (keysInUpdate.has(mapKey) || ctx.doc.getMap(map).has(key)) return 'a second entry under an existing key'
+  if (!verifyEntry(ctx.groupId, entry, ctx.verify)) return `a bad signature on ${entry.kind} ${entry.id} by ${entry.by}`
+  keysInUpdate.add(mapKey)
+  return { map, entry }
+}
+
+function notAllowed (e: MessageEvent, membership: Membership): string | null {
+  switch (e.kind) {
+    case 'post':
+    case 'edit':
+      return membership.canPostAt(e.by, e) ? null : `a ${e.kind} by ${e.by}, who may not post (${membership.roleAt(e.by, e) ?? 'not a member'})`
+    case 'delete':
+      if (membership.roleAt(e.by, e) == null) return `a delete by ${e.by}, who is not a member`
+      return isOwnId(e.target, e.by) || membership.canModerateAt(e.by, e) ? null : `a delete of another author's message by ${e.by}`
+  }
+}
+
+/** Writes the kept structs as a V1 update with an empty delete set (Yjs's own layout). */
+function reencode (byClient: Map<number, Struct[]>, keep: Map<number, number>): Uint8Array | null {
+  const clients = [...byClient].filter(([client]) => (keep.get(client) as number) > 0)
+  if (clients.length === 0) return null
+  const encoder = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(encoder.restEncoder, clients.length)
+  for (const [client, structs] of clients) {
+    const count = keep.get(client) as number
+    encoding.writeVarUint(encoder.restEncoder, count)
+    encoder.writeClient(client)
+    encoding.writeVarUint(encoder.restEncoder, structs[0].id.clock)
+    for (let i = 0; i < count; i++) structs[i].write(encoder, 0)
+  }
+  encoding.writeVarUint(encoder.restEncoder, 0)
+  return encoder.toUint8Array()
+}
