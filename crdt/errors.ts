@@ -21,3 +21,12 @@ export class StorageLockedError extends Error {
   static readonly NAME = 'StorageLockedError'
   override name = StorageLockedError.NAME
 }
+
+/**
+ * A stored value did not authenticate under the data key: it was altered, moved to another
+ * key, or written under another key. Never returned as garbage.
+ */
+export class UnreadableValueError extends Error {
+  static readonly NAME = 'UnreadableValueError'
+  override name = UnreadableValueError.NAME
+}
