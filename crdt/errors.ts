@@ -33,3 +33,12 @@ export class NoGroupKeyError extends Error {
   static readonly NAME = 'NoGroupKeyError'
   override name = NoGroupKeyError.NAME
 }
+
+/**
+ * A stored value did not authenticate under the data key: it was altered, moved to another
+ * key, or written under another key. Never returned as garbage.
+ */
+export class UnreadableValueError extends Error {
+  static readonly NAME = 'UnreadableValueError'
+  override name = UnreadableValueError.NAME
+}

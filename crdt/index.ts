@@ -17,5 +17,6 @@ export { HybridClock, compareTimestamps, isTimestamp, type Timestamp } from './h
 export { newGroupId, newMessageId, isGroupId, isMessageId, type GroupId, type MessageId } from './ids.js'
 export { compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, type MessageKind } from './message.js'
 export { MemoryKv, LevelKv, prefixRange, type KvStore, type KvOp, type KvRange } from './kv.js'
+export { EncryptedKv, sealValue, openValue, DATA_KEY_BYTES, SEAL_OVERHEAD } from './encrypted-kv.js'
 export { DocStore, PersistedDoc, STORAGE_LAYOUT_VERSION, type DocStoreInit } from './doc-store.js'
-export { InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError } from './errors.js'
+export { InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError, UnreadableValueError } from './errors.js'

@@ -103,6 +103,19 @@ export class LevelKv implements KvStore {
     yield * this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1 })
   }
 
+  /**
+   * Rewrites the database files so that overwritten and deleted values leave them (they
+   * linger in LevelDB's log and tables until compaction). Used after encrypting a database
+   * that held plaintext.
+   */
+  async compact (): Promise<void> {
+    this.assertOpen()
+    // `level`'s types leave out compactRange, which its Node.js backend (classic-level) has.
+    const db = this.db as unknown as { compactRange: (start: string, end: string) => Promise<void> }
+    // Keys are UTF-8 record names in ASCII; U+FFFF sorts after every one of them.
+    await db.compactRange('', '\uffff')
+  }
+
   async close (): Promise<void> {
     await this.db.close()
   }

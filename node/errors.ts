@@ -39,3 +39,9 @@ export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
 export class UnauthorizedError extends named('UnauthorizedError') {}
 /** The node is stopping or stopped. */
 export class NodeStoppedError extends named('NodeStoppedError') {}
+/** The data directory is encrypted and no passphrase was given. */
+export class PassphraseRequiredError extends named('PassphraseRequiredError') {}
+/** The passphrase does not unlock the data directory's vault (nothing was changed). */
+export class WrongPassphraseError extends named('WrongPassphraseError') {}
+/** The vault record or file (the wrapped data key) is damaged or of an unknown format. */
+export class CorruptVaultError extends named('CorruptVaultError') {}

@@ -32,6 +32,8 @@ export interface OutpostNodeInit {
   dataDir?: string
   /** storage to use instead of the data directory's LevelDB (tests) */
   kv?: KvStore
+  /** the data directory's passphrase: required when it is encrypted, encrypts it when not */
+  passphrase?: string
   /** pre-shared network key; default: the one stored by `outpost init --network-key` */
   networkKey?: Uint8Array
   /** display name, used when the identity is created */
@@ -136,7 +138,7 @@ export class OutpostNode extends EventEmitter {
 
   static async create (init: OutpostNodeInit = {}): Promise<OutpostNode> {
     const dataDir = new DataDir(init.dataDir)
-    const kv = init.kv ?? (init.dataDir != null ? await dataDir.openDb() : new MemoryKv())
+    const kv = init.kv ?? (init.dataDir != null ? await dataDir.openDb({ passphrase: init.passphrase }) : new MemoryKv())
     try {
       let identity: Identity
       try {

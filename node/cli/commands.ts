@@ -4,31 +4,38 @@ import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
 import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
 import { trustCommands } from './trust-commands.js'
+import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
 
 export const commands: Record<string, Command> = {
   init: {
-    usage: 'init [--name NAME] [--network-key FILE]',
-    summary: 'create this node\'s identity (key and profile); store the team\'s network key',
-    options: ['name', 'network-key'],
+    usage: 'init [--name NAME] [--network-key FILE] [--passphrase-file FILE | --encrypt]',
+    summary: 'create this node\'s identity (key and profile); store the team\'s network key; encrypt the data directory',
+    options: ['name', 'network-key', 'passphrase-file', 'encrypt'],
     args: 0,
     run: async ({ values, dataDir }) => {
       const { initIdentity } = await import('../identity.js')
       const { loadNetworkKey, parseNetworkKey, storeNetworkKey } = await import('../network-key.js')
       const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+      const { EncryptedKv } = await import('../../crdt/index.js')
       const keyFile = str(values['network-key'])
       // Read and check the key before touching the data directory: a bad file changes nothing.
       const networkKey = keyFile != null ? parseNetworkKey(await readFile(keyFile, 'utf8').catch(() => { throw new InvalidRequestError(`cannot read the network key file ${keyFile}`) }), keyFile) : undefined
-      const kv = await dataDir.openDb()
+      const file = str(values['passphrase-file'])
+      if (file != null && values.encrypt === true) throw new InvalidRequestError('give either --passphrase-file FILE or --encrypt (to type the passphrase), not both')
+      const kv = values.encrypt === true
+        ? await dataDir.openDb({ passphrase: await promptNewPassphrase() })
+        : await withPassphrase(file, async passphrase => await dataDir.openDb({ passphrase }))
       try {
         const identity = await initIdentity(kv, str(values.name))
         if (networkKey != null) await storeNetworkKey(kv, networkKey)
         const hasKey = (await loadNetworkKey(kv)) != null
+        const encrypted = kv instanceof EncryptedKv
         const peerId = peerIdFromPrivateKey(identity.privateKey).toString()
         return {
-          json: { peerId, name: identity.profile.name, networkKey: hasKey },
-          text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}\nnetwork key: ${hasKey ? 'set (only nodes with the same key can connect)' : 'none (any Outpost node can connect)'}`
+          json: { peerId, name: identity.profile.name, networkKey: hasKey, encrypted },
+          text: `${identity.profile.name} ${peerId}\ndata directory: ${dataDir.path}${encrypted ? ' (encrypted)' : ''}\nnetwork key: ${hasKey ? 'set (only nodes with the same key can connect)' : 'none (any Outpost node can connect)'}`
         }
       } finally {
         await kv.close()
@@ -47,22 +54,25 @@ export const commands: Record<string, Command> = {
     }
   },
   start: {
-    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS]',
-    summary: 'run the node in the foreground',
-    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval'],
+    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--passphrase-file FILE]',
+    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase)',
+    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'passphrase-file'],
     args: 0,
     // After a clean stop libp2p may leave a timer of up to a second behind; everything is
     // flushed and closed by then, so there is nothing to wait for.
     exitWhenDone: true,
     run: async ({ values, dataDir }) => {
       const { runStart } = await import('./start.js')
-      await runStart({
-        dataDir,
-        listen: values.listen as string[] | undefined,
-        peers: values.peer as string[] | undefined,
-        api: str(values.api),
-        mdns: values['no-mdns'] !== true,
-        syncIntervalMs: intOption(values['sync-interval'], 'sync-interval')
+      await withPassphrase(str(values['passphrase-file']), async passphrase => {
+        await runStart({
+          dataDir,
+          passphrase,
+          listen: values.listen as string[] | undefined,
+          peers: values.peer as string[] | undefined,
+          api: str(values.api),
+          mdns: values['no-mdns'] !== true,
+          syncIntervalMs: intOption(values['sync-interval'], 'sync-interval')
+        })
       })
       return null
     }

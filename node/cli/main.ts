@@ -10,6 +10,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   name: { type: 'string' },
   'network-key': { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  encrypt: { type: 'boolean' },
   listen: { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
   api: { type: 'string' },

@@ -11,6 +11,8 @@ const log = logger('outpost:cli')
 
 export interface StartOptions {
   dataDir: DataDir
+  /** the data directory's passphrase (see vault.ts) */
+  passphrase?: string
   listen?: string[]
   peers?: string[]
   api?: string
@@ -45,6 +47,7 @@ export async function runStart (options: StartOptions): Promise<void> {
   const peers = (options.peers ?? []).map(p => parsePeerAddress(p, '--peer'))
   const node = await OutpostNode.create({
     dataDir: options.dataDir.path,
+    passphrase: options.passphrase,
     listen: options.listen,
     peers,
     mdns: options.mdns,

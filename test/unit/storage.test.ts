@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { DocStore, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
+import { randomBytes } from 'node:crypto'
+import { DocStore, EncryptedKv, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
 import { emptyGroup, nextTs, testAuthor } from '../helpers/authors.js'
 import { removeDir, tempDir } from '../helpers/nodes.js'
 
@@ -25,6 +26,27 @@ const adapters: Adapter[] = [
       return {
         kv: current,
         reopen: async () => { current = await LevelKv.open(dir); return current },
+        cleanup: async () => { await current.close().catch(() => {}); await removeDir(dir) }
+      }
+    }
+  },
+  {
+    name: 'EncryptedKv over MemoryKv',
+    open: async () => {
+      const key = randomBytes(32)
+      const inner = new MemoryKv()
+      return { kv: new EncryptedKv(inner, key), reopen: async () => new EncryptedKv(new MemoryKv(inner.data), key), cleanup: async () => {} }
+    }
+  },
+  {
+    name: 'EncryptedKv over LevelKv',
+    open: async () => {
+      const key = randomBytes(32)
+      const dir = await tempDir('outpost-kv-')
+      let current = new EncryptedKv(await LevelKv.open(dir), key)
+      return {
+        kv: current,
+        reopen: async () => { current = new EncryptedKv(await LevelKv.open(dir), key); return current },
         cleanup: async () => { await current.close().catch(() => {}); await removeDir(dir) }
       }
     }
