@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { killAll, runCli, startDaemon, type Daemon } from '../helpers/cli.js'
 import { removeDir, tempDir, waitFor } from '../helpers/nodes.js'
@@ -154,6 +154,46 @@ describe('the outpost CLI contract', function () {
     const human = await runCli(['whois', 'Bob'], { dataDir: alice, json: false })
     assert.match(human.stdout, new RegExp(`safety number: ${onAlice.safetyNumber as string}`))
     assertFails(await runCli(['whois', 'Mallory'], { dataDir: alice }), 1, /no known peer 'Mallory'/)
+  })
+
+  it('group members, role and remove; invites carry a role; read-only members cannot post', async () => {
+    const cli = async (dataDir: string, ...args: string[]): Promise<Json> => {
+      const r = await runCli(args, { dataDir })
+      assert.equal(r.code, 0, `outpost ${args.join(' ')}: ${r.stderr}`)
+      return r.json as Json
+    }
+    const members = await cli(alice, 'group', 'members', groupId)
+    assert.deepEqual(members.map((m: Json) => [m.name, m.role]), [['Alice', 'owner'], ['Bob', 'member']])
+    assert.match(members[1].safetyNumber, /^\d{5}( \d{5}){5}$/)
+    assertFails(await runCli(['group', 'role', groupId, 'Alice', 'member'], { dataDir: bob }), 1, /may not/)
+    assertFails(await runCli(['group', 'invite', groupId], { dataDir: bob }), 1, /only owners and admins invite/)
+    assertFails(await runCli(['group', 'role', groupId, 'Bob', 'emperor'], { dataDir: alice }), 1, /a role is admin, member or read-only/)
+
+    await cli(alice, 'group', 'role', groupId, 'Bob', 'read-only')
+    await waitFor('bob to learn he is read-only', async () => (await cli(bob, 'group', 'members', groupId)).some((m: Json) => m.self === true && m.role === 'read-only'))
+    assertFails(await runCli(['send', groupId, 'can I still talk?'], { dataDir: bob }), 1, /read-only member may not post/)
+    await cli(alice, 'group', 'role', groupId, 'Bob', 'member')
+    await waitFor('bob to be a member again', async () => (await cli(bob, 'group', 'members', groupId)).some((m: Json) => m.self === true && m.role === 'member'))
+
+    // A second group: bob joins as read-only by invite, then is removed.
+    const other = await cli(alice, 'group', 'create', 'short-lived')
+    const readOnlyInvite = await cli(alice, 'group', 'invite', other.groupId, '--role', 'read-only', '--ttl', '1h')
+    assert.deepEqual(await cli(bob, 'group', 'join', readOnlyInvite.invite), { groupId: other.groupId, admitted: true })
+    assert.deepEqual((await cli(alice, 'group', 'members', other.groupId)).map((m: Json) => m.role), ['owner', 'read-only'])
+    const after = await cli(alice, 'group', 'remove', other.groupId, 'Bob')
+    assert.deepEqual(after.map((m: Json) => m.name), ['Alice'])
+
+    // The audit trail of that group: exported, verified, and caught when a line is altered.
+    const file = join(root, 'audit.jsonl')
+    assert.deepEqual(await cli(alice, 'audit', 'export', other.groupId, '--out', file), { file, entries: 3 })
+    const verified = await cli(alice, 'audit', 'verify', file)
+    assert.deepEqual([verified.ok, verified.entries], [true, 3])
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n')
+    assert.deepEqual(lines.slice(1, -1).map(l => JSON.parse(l).entry.kind), ['create', 'admit', 'remove'])
+    const altered = [...lines]
+    altered[2] = altered[2].replace('"read-only"', '"admin"')
+    await writeFile(file, altered.join('\n') + '\n')
+    assertFails(await runCli(['audit', 'verify', file], { dataDir: alice, json: false }), 1, /line 3: the line was altered/)
   })
 
   it('errors: unknown group, bad invite, bad arguments, unknown command', async () => {
