@@ -45,7 +45,11 @@ export function parseApiAddress (text: string | undefined): { host: string, port
 export async function runStart (options: StartOptions): Promise<void> {
   const api = parseApiAddress(options.api)
   const peers = (options.peers ?? []).map(p => parsePeerAddress(p, '--peer'))
+  // Benchmarks only: the same node with signatures and encryption off, to measure their cost.
+  const insecure = process.env.OUTPOST_BENCH_INSECURE === '1'
+  if (insecure) process.stderr.write('outpost: OUTPOST_BENCH_INSECURE=1: signatures and encryption are OFF (benchmark use only)\n')
   const node = await OutpostNode.create({
+    insecure,
     dataDir: options.dataDir.path,
     passphrase: options.passphrase,
     listen: options.listen,

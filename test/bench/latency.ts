@@ -25,9 +25,9 @@ export interface LatencyOptions {
   blocks?: number
 }
 
-interface Samples { e2e: number[], ack: number[], lost: number }
+export interface Samples { e2e: number[], ack: number[], lost: number }
 
-async function measure (pair: Pair, tracker: ArrivalTracker, tag: string, count: number, into: Samples, deadline: number): Promise<void> {
+export async function measure (pair: Pair, tracker: ArrivalTracker, tag: string, count: number, into: Samples, deadline: number): Promise<void> {
   for (let i = 0; i < count && Date.now() < deadline; i++) {
     const nonce = `${tag}-${i}`
     const text = makeText(nonce)

@@ -113,9 +113,9 @@ export interface Child {
 }
 
 /** Spawns `node ARGS`, resolves on the first JSON line with ready: true on stdout. */
-export async function spawnReady (args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<Child> {
+export async function spawnReady (args: string[], timeoutMs = 20_000, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Child> {
   const spawnedAt = now()
-  const proc = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...env } })
   children.add(proc)
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000) })
@@ -158,12 +158,12 @@ export interface OutpostProc extends Child {
 }
 
 /** `outpost start` on loopback, no mDNS, random ports, in a fresh (or given) data directory. */
-export async function startOutpost (opts: { dataDir?: string, peers?: string[], extra?: string[], nodeArgs?: string[] } = {}): Promise<OutpostProc> {
+export async function startOutpost (opts: { dataDir?: string, peers?: string[], extra?: string[], nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<OutpostProc> {
   const dataDir = opts.dataDir ?? await tempDir('outpost-bench-node-')
   const args = [CLI, 'start', '--data', dataDir, '--listen', LOOPBACK, '--api', '127.0.0.1:0', '--no-mdns']
   for (const p of opts.peers ?? []) args.push('--peer', p)
   args.push(...(opts.extra ?? []))
-  const child = await spawnReady(args, 20_000, opts.nodeArgs)
+  const child = await spawnReady(args, 20_000, opts.nodeArgs, opts.env)
   const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
   const url = String(child.ready.api)
   return {

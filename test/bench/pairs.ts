@@ -32,14 +32,16 @@ export function arrivals (events: Events, keep: (event: any) => boolean = () => 
   })
 }
 
-export async function outpostPair (): Promise<Pair & { a: OutpostProc, b: OutpostProc, groupId: string }> {
-  const [a, b] = await Promise.all([startOutpost(), startOutpost()])
+/** Two `outpost start` processes in one group; `insecure`: signatures and encryption off. */
+export async function outpostPair (options: { insecure?: boolean } = {}): Promise<Pair & { a: OutpostProc, b: OutpostProc, groupId: string }> {
+  const env = options.insecure === true ? { OUTPOST_BENCH_INSECURE: '1' } : {}
+  const [a, b] = await Promise.all([startOutpost({ env }), startOutpost({ env })])
   try {
     const { groupId, invite } = await a.api.call<{ groupId: string, invite: string }>('POST', '/v1/groups', { name: 'bench' })
     await b.api.call('POST', '/v1/groups/join', { invite })
     const events = await Events.open(b.eventsUrl)
     const pair = {
-      label: 'outpost',
+      label: options.insecure === true ? 'outpost, trust off' : 'outpost',
       a,
       b,
       groupId,

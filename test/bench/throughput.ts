@@ -124,7 +124,7 @@ export async function pump (pair: Pair, tag: string, opts: Pick<Required<Through
 }
 
 /** Warms a pair up, pumps it, and stops it whatever happens. */
-async function pumpPair (make: () => Promise<Pair>, opts: Pick<Required<ThroughputOptions>, 'count' | 'concurrency' | 'maxSendMs' | 'maxDrainMs'>): Promise<PumpResult> {
+export async function pumpPair (make: () => Promise<Pair>, opts: Pick<Required<ThroughputOptions>, 'count' | 'concurrency' | 'maxSendMs' | 'maxDrainMs'>): Promise<PumpResult> {
   const pair = await make()
   try {
     await pump(pair, 'twarm', { ...opts, count: 1_500 })
