@@ -39,3 +39,5 @@ export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
 export class UnauthorizedError extends named('UnauthorizedError') {}
 /** The node is stopping or stopped. */
 export class NodeStoppedError extends named('NodeStoppedError') {}
+/** A peer went over its flood-guard budget; its input is dropped (see flood-guard.ts). */
+export class PeerThrottledError extends named('PeerThrottledError') {}
