@@ -1,7 +1,9 @@
 import { logger } from '@libp2p/logger'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
+import type { FloodGuard } from './flood-guard.js'
 import type { Group } from './groups.js'
+import { scoreTopic } from './host.js'
 import { decodeGossip, encodeGossip } from './wire/gossip-codec.js'
 
 const log = logger('outpost:gossip')
@@ -12,6 +14,8 @@ export interface GossipComponents {
   group: (groupId: string) => Group | undefined
   /** an update arrived that depends on changes we lack: sync with whoever sent it */
   onGap: (from: PeerId) => void
+  /** per-peer budgets: over budget is throttled, invalid input counts against the peer */
+  guard?: Pick<FloodGuard, 'admitGossip' | 'rejected'>
 }
 
 export interface GossipStats {
@@ -61,6 +65,7 @@ export class GossipService {
       group.doc.doc.off('update', onUpdate)
       this.components.pubsub.topicValidators.delete(group.topic)
     })
+    scoreTopic(this.components.pubsub, group.topic)
     this.components.pubsub.subscribe(group.topic)
   }
 
@@ -75,6 +80,7 @@ export class GossipService {
 
   /** Untrusted input from the network: validate, apply, and never throw. */
   private receive (propagationSource: PeerId, msg: Message): TopicValidatorResult {
+    if (this.components.guard?.admitGossip(propagationSource, msg.data.length) === false) return TopicValidatorResult.Ignore
     try {
       const envelope = decodeGossip(msg.data)
       const group = this.components.group(envelope.groupId)
@@ -87,6 +93,7 @@ export class GossipService {
       return TopicValidatorResult.Accept
     } catch (err) {
       this.stats.rejected++
+      this.components.guard?.rejected(propagationSource)
       log.error('dropped gossip from %p: %s', propagationSource, (err as Error).message)
       return TopicValidatorResult.Reject
     }
