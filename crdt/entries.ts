@@ -100,6 +100,11 @@ export type Entry = MessageEvent | LogEntry
 /** An entry before it is placed and signed. */
 export type Unsigned<E> = E extends Signed ? Omit<E, 'cid' | 'clk' | 'sig' | 'v'> : never
 
+/** A value from untrusted input, safe to put in a message (String() can throw on objects). */
+export function shown (value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : value === null ? 'null' : typeof value
+}
+
 function fail (why: string): never {
   throw new InvalidMessageError(`invalid entry: ${why}`)
 }
@@ -158,7 +163,7 @@ function checkWraps (w: unknown, keys: 'peer' | 'keyId'): void {
 }
 
 function checkSigned (e: Record<string, unknown>): void {
-  if (e.v !== 2) fail(`unsupported version ${String(e.v)}`)
+  if (e.v !== 2) fail(`unsupported version ${shown(e.v)}`)
   if (!isEntryId(e.id)) fail('bad id')
   if (!isShortString(e.by, MAX_PEER_ID_LENGTH)) fail('bad author')
   if (!isTimestamp(e.ts)) fail('bad timestamp')
@@ -189,7 +194,7 @@ export function parseMessageEvent (value: unknown): MessageEvent {
       if (!isMessageId(e.target)) fail('bad target')
       break
     default:
-      fail(`unknown kind ${String(e.kind)}`)
+      fail(`unknown kind ${shown(e.kind)}`)
   }
   if (e.kind !== 'delete') {
     if (!isEntryId(e.key)) fail('bad key id')
@@ -257,7 +262,7 @@ export function parseLogEntry (value: unknown): LogEntry {
       checkWraps(e.wraps, 'keyId')
       break
     default:
-      fail(`unknown kind ${String(e.kind)}`)
+      fail(`unknown kind ${shown(e.kind)}`)
   }
   return e as unknown as LogEntry
 }

@@ -34,3 +34,36 @@ export const GAP_SYNC_MIN_INTERVAL_MS = 1_000
 export const DEFAULT_SYNC_INTERVAL_MS = 10_000
 /** The local API refuses request bodies larger than this. */
 export const MAX_API_BODY_BYTES = 1024 * 1024
+
+/*
+ * Flood guard (flood-guard.ts): token buckets per remote peer. The budgets are far above
+ * what an honest peer sends, so that only a flood meets them: the benchmark pushes about
+ * 3,500 small messages/s from one peer, and a relay forwards the whole group's traffic.
+ */
+/** Gossip messages a peer may deliver per second, sustained (about 3x the benchmark)... */
+export const GOSSIP_MSGS_PER_SECOND = 10_000
+/** ...and at once, after a quiet spell (a few seconds of a busy relay). */
+export const GOSSIP_MSGS_BURST = 20_000
+/** Gossip bytes a peer may deliver per second (a 1 Gbit/s LAN's worth, halved)... */
+export const GOSSIP_BYTES_PER_SECOND = 64 * 1024 * 1024
+/** ...and at once: 512 envelopes of the largest size. */
+export const GOSSIP_BYTES_BURST = 128 * 1024 * 1024
+/**
+ * Inbound sync exchanges a peer may open per second: honest peers open one per connection,
+ * per anti-entropy period and at most one per second for gaps, so 5/s is far above that...
+ */
+export const SYNC_STREAMS_PER_SECOND = 5
+/** ...and at once (a node that joins many groups in a row). */
+export const SYNC_STREAMS_BURST = 20
+/**
+ * A peer that is throttled or sends invalid input this many times within the window is
+ * disconnected: one rejected envelope may be a bug, a hundred in ten seconds is a flood.
+ */
+export const FLOOD_STRIKES = 100
+export const FLOOD_STRIKE_WINDOW_MS = 10_000
+/** A disconnected flooder is refused (inbound and outbound) for this long. */
+export const FLOOD_DENY_MS = 60_000
+/** Peers tracked by the flood guard at most (about 200 bytes each); the oldest go first. */
+export const FLOOD_MAX_TRACKED_PEERS = 4096
+/** Peers on the temporary deny list at most; the earliest to expire go first. */
+export const FLOOD_MAX_DENIED_PEERS = 4096

@@ -45,3 +45,5 @@ export class PassphraseRequiredError extends named('PassphraseRequiredError') {}
 export class WrongPassphraseError extends named('WrongPassphraseError') {}
 /** The vault record or file (the wrapped data key) is damaged or of an unknown format. */
 export class CorruptVaultError extends named('CorruptVaultError') {}
+/** A peer went over its flood-guard budget; its input is dropped (see flood-guard.ts). */
+export class PeerThrottledError extends named('PeerThrottledError') {}

@@ -1,7 +1,9 @@
 import { logger } from '@libp2p/logger'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
+import type { FloodGuard } from './flood-guard.js'
 import type { Group } from './groups.js'
+import { scoreTopic } from './host.js'
 import { open, seal } from './trust/keys.js'
 import { decodeGossip, encodeGossip, gossipAad } from './wire/gossip-codec.js'
 
@@ -15,6 +17,8 @@ export interface GossipComponents {
   onGap: (from: PeerId) => void
   /** send updates unsealed and accept unsealed ones (only to measure what sealing costs) */
   insecure?: boolean
+  /** per-peer budgets: over budget is throttled, invalid input counts against the peer */
+  guard?: Pick<FloodGuard, 'admitGossip' | 'rejected'>
 }
 
 export interface GossipStats {
@@ -66,6 +70,7 @@ export class GossipService {
       group.doc.doc.off('update', onUpdate)
       this.components.pubsub.topicValidators.delete(group.topic)
     })
+    scoreTopic(this.components.pubsub, group.topic)
     this.components.pubsub.subscribe(group.topic)
   }
 
@@ -91,6 +96,7 @@ export class GossipService {
 
   /** Untrusted input from the network: validate, apply, and never throw. */
   private receive (propagationSource: PeerId, msg: Message): TopicValidatorResult {
+    if (this.components.guard?.admitGossip(propagationSource, msg.data.length) === false) return TopicValidatorResult.Ignore
     try {
       const envelope = decodeGossip(msg.data)
       const group = this.components.group(envelope.groupId)
@@ -125,6 +131,7 @@ export class GossipService {
       return TopicValidatorResult.Accept
     } catch (err) {
       this.stats.rejected++
+      this.components.guard?.rejected(propagationSource)
       log.error('dropped gossip from %p: %s', propagationSource, (err as Error).message)
       return TopicValidatorResult.Reject
     }

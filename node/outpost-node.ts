@@ -12,6 +12,7 @@ import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
+import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
@@ -50,6 +51,8 @@ export interface OutpostNodeInit {
   transports?: Libp2pOptions['transports']
   redial?: RedialerInit
   compactAfter?: number
+  /** for tests: other flood-guard budgets */
+  floodGuard?: FloodGuardInit
   /**
    * Turns signatures and encryption off, to measure what they cost (benchmarks only: such a
    * node trusts every entry and talks to no node with them on).
@@ -165,7 +168,8 @@ export class OutpostNode extends EventEmitter {
         mdns: init.mdns,
         mdnsInterval: init.mdnsInterval,
         connectionGater: init.connectionGater,
-        transports: init.transports
+        transports: init.transports,
+        floodGuard: init.floodGuard
       })
       discovery = new Discovery({ libp2p: host }, { store: kv, staticPeers, ...init.redial })
       const peers = discovery
@@ -173,13 +177,15 @@ export class OutpostNode extends EventEmitter {
         libp2p: host,
         groups: () => groups.list().map(g => syncGroup(g, me, clock)),
         profileName: () => identity.profile.name,
-        onPeerName: (peerId, name) => { peers.setName(peerId, name) }
+        onPeerName: (peerId, name) => { peers.setName(peerId, name) },
+        guard: host.services.floodGuard
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled })
       const gossip = new GossipService({
         pubsub: host.services.pubsub,
         group: id => groups.get(id),
         onGap: peer => { sync.syncSoon(peer) },
-        insecure: init.insecure
+        insecure: init.insecure,
+        guard: host.services.floodGuard
       })
       return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock)
     } catch (err) {

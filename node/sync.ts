@@ -3,7 +3,8 @@ import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { GroupDoc, GroupId } from '../crdt/index.js'
 import { DEFAULT_SYNC_INTERVAL_MS, GAP_SYNC_MIN_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
-import { MalformedFrameError } from './errors.js'
+import { MalformedFrameError, PeerThrottledError } from './errors.js'
+import type { FloodGuard } from './flood-guard.js'
 import { decodeSyncFrame, encodeSyncFrame, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
 
 const log = logger('outpost:sync')
@@ -17,6 +18,8 @@ export interface SyncComponents {
   profileName: () => string
   /** a peer told us its display name */
   onPeerName?: (peerId: string, name: string) => void
+  /** per-peer budgets: inbound exchanges over budget are refused, malformed frames count against the peer */
+  guard?: Pick<FloodGuard, 'admitStream' | 'rejected'>
 }
 
 /** A group as sync sees it: its document and who may have it. */
@@ -95,6 +98,7 @@ export class SyncService {
     this.shutdown = new AbortController()
     if (this.init.disabled === true) return
     await this.components.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => {
+      if (this.components.guard?.admitStream(connection.remotePeer) === false) return stream.abort(new PeerThrottledError('over its sync stream budget'))
       this.respond(stream, connection.remotePeer).catch(() => {})
     }, { maxInboundStreams: 8 })
     this.components.libp2p.addEventListener('peer:connect', this.onConnect)
@@ -234,6 +238,7 @@ export class SyncService {
       this.failed(peer)
       if (err instanceof MalformedFrameError || OVERSIZED_FRAME_ERRORS.has((err as Error).name)) {
         this.stats.framesRejected++
+        this.components.guard?.rejected(peer)
         log.error('dropped malformed sync frame from %p: %s', peer, (err as Error).message)
       } else {
         log('sync with %p failed: %s', peer, (err as Error).message)

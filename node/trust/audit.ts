@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson, parseLogEntry, verifyEntry, isGroupId, type GroupId, type LogEntry, type Membership } from '../../crdt/index.js'
+import { canonicalJson, parseLogEntry, shown, verifyEntry, isGroupId, type GroupId, type LogEntry, type Membership } from '../../crdt/index.js'
 import type { Me } from './actions.js'
 import { verifySignature } from './keys.js'
 
@@ -76,7 +76,7 @@ export function verifyAudit (text: string): AuditReport {
       if (i !== raw.length - 1) return broken(at, 'the seal is not the last line')
       if (group == null) return broken(at, 'no header before the seal')
       if (line.head !== prev) return broken(at, 'the seal does not name the hash of the last line')
-      if (line.count !== entries) return broken(at, `the seal counts ${String(line.count)} entries, the file has ${entries}`)
+      if (line.count !== entries) return broken(at, `the seal counts ${shown(line.count)} entries, the file has ${entries}`)
       if (typeof line.by !== 'string' || typeof line.sig !== 'string' ||
         !verifySignature(line.by, sealBytes(group, prev, entries), Buffer.from(line.sig, 'base64'))) return broken(at, 'the seal\'s signature does not verify')
       return { ok: true, lines: raw.length, entries, group }
@@ -88,7 +88,7 @@ export function verifyAudit (text: string): AuditReport {
       if (body.type !== 'header' || !isGroupId(body.group)) return broken(at, 'the first line is not a header')
       group = body.group
     } else if (body.type === 'entry') {
-      if (body.seq !== entries) return broken(at, `entry ${String(body.seq)} out of sequence`)
+      if (body.seq !== entries) return broken(at, `entry ${shown(body.seq)} out of sequence`)
       try {
         if (!verifyEntry(group as GroupId, parseLogEntry(body.entry), verifySignature)) return broken(at, 'the entry\'s signature does not verify')
       } catch (err) {
@@ -96,7 +96,7 @@ export function verifyAudit (text: string): AuditReport {
       }
       entries++
     } else {
-      return broken(at, `unexpected line type ${String(body.type)}`)
+      return broken(at, `unexpected line type ${shown(body.type)}`)
     }
     prev = hash
   }

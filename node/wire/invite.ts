@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { parseInvite, verifyInvite, type SignedInvite } from '../../crdt/index.js'
+import { parseInvite, shown, verifyInvite, type SignedInvite } from '../../crdt/index.js'
 import { InvalidInviteError } from '../errors.js'
 import { verifySignature } from '../trust/keys.js'
 
@@ -37,7 +37,7 @@ export function decodeInvite (text: string): Invite {
     return fail('garbled')
   }
   if (body == null || typeof body !== 'object') fail('garbled')
-  if (body.v !== 2) fail(`unsupported version ${String(body.v)}`)
+  if (body.v !== 2) fail(`unsupported version ${shown(body.v)}`)
   let signed: SignedInvite
   try {
     signed = parseInvite(body.i)
