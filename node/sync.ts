@@ -63,7 +63,7 @@ const OVERSIZED_FRAME_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLe
 const EMPTY_UPDATE_LENGTH = 2
 
 /**
- * `/outpost/sync/1`: on every new connection and on an anti-entropy timer, both sides
+ * `/outpost/sync/2`: on every new connection and on an anti-entropy timer, both sides
  * exchange state vectors for every group and send each other exactly what the other lacks.
  * gossipsub only re-offers the last few seconds; this is what heals partitions.
  */
