@@ -80,14 +80,18 @@ describe('duplicate connections between two peers', function () {
     const b = await startNode({ name: 'b', syncIntervalMs: 0 })
     try {
       const { groupId, invite } = await a.createGroup('dups')
-      // Both dial at once, as two nodes that discover each other by mDNS do.
+      // Both dial at once, as two nodes that discover each other by mDNS do. On a loaded
+      // machine the two dials may not overlap and libp2p reuses the first connection: the
+      // second is then forced, so the case under test is always there.
       await Promise.all([a.host.dial(b.host.getMultiaddrs()), b.host.dial(a.host.getMultiaddrs())])
+      if (a.host.getConnections(b.host.peerId).length < 2) await b.host.dial(a.host.getMultiaddrs(), { force: true })
+      await waitFor('two connections', () => a.host.getConnections(b.host.peerId).length >= 2)
       await b.joinGroup(invite)
       const topic = a.listGroups()[0].topic
       await waitFor('mesh', () => a.host.services.pubsub.getSubscribers(topic).length > 0 && b.host.services.pubsub.getSubscribers(topic).length > 0)
       // Close one of the two connections, as libp2p or the peer may do at any time.
       const connections = a.host.getConnections(b.host.peerId)
-      assert.equal(connections.length, 2, 'the simultaneous dials should leave two connections')
+      assert.ok(connections.length >= 2, `the simultaneous dials should leave two connections, not ${connections.length}`)
       // Close the one gossipsub writes on: the case that used to silence gossip.
       const outbound = (a.host.services.pubsub as unknown as { streamsOutbound: Map<string, { rawStream: unknown }> }).streamsOutbound.get(b.peerId)
       const carrying = connections.find(c => c.streams.some(s => s === outbound?.rawStream)) ?? connections[0]
