@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { InvalidMessageError } from './errors.js'
 import { compareTimestamps, isTimestamp, type Timestamp } from './hlc.js'
-import { isGroupId, isMessageId, type GroupId, type MessageId } from './ids.js'
+import { isGroupId, isMessageId, randomHex, type GroupId, type MessageId } from './ids.js'
 
 /**
  * Everything stored in a group document is a signed entry, written once under its own key
@@ -109,14 +109,24 @@ function fail (why: string): never {
   throw new InvalidMessageError(`invalid entry: ${why}`)
 }
 
+const tags = new Map<string, string>()
+const MAX_CACHED_TAGS = 10_000
+
 /** The first 8 hex characters of every id an author creates name the author. */
 export function authorTag (peerId: string): string {
-  return createHash('sha256').update(peerId).digest('hex').slice(0, 8)
+  let tag = tags.get(peerId)
+  if (tag === undefined) {
+    tag = createHash('sha256').update(peerId).digest('hex').slice(0, 8)
+    // Checked on every received event: worth remembering for a team's authors.
+    if (tags.size >= MAX_CACHED_TAGS) tags.clear()
+    tags.set(peerId, tag)
+  }
+  return tag
 }
 
 /** An event id bound to its author: a post cannot be edited by someone else in disguise. */
 export function newEventId (author: string): MessageId {
-  return (authorTag(author) + randomBytes(8).toString('hex')) as MessageId
+  return (authorTag(author) + randomHex(8)) as MessageId
 }
 
 export function isOwnId (id: string, author: string): boolean {

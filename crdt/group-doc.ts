@@ -116,6 +116,8 @@ export class GroupDoc {
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
     const { keyId, sealed } = this.sealBody(id, body)
+    // No need to open what we just sealed.
+    this.bodies.set(id, body)
     this.write<PostEvent>('messages', { kind: 'post', id, by: this.crypto.self, ts, key: keyId, body: sealed })
     return this.byId.get(id) as ChatMessage
   }
@@ -126,6 +128,7 @@ export class GroupDoc {
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
     const { keyId, sealed } = this.sealBody(id, { text, name })
+    this.bodies.set(id, { text, name })
     this.write<EditEvent>('messages', { kind: 'edit', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
     return this.byId.get(target) as ChatMessage
   }
