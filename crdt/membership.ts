@@ -1,4 +1,4 @@
-import { compareEntries, type LogEntry, type Role } from './entries.js'
+import { compareEntries, type LogEntry, type RemoveEntry, type Role } from './entries.js'
 import type { Timestamp } from './hlc.js'
 
 /** Where an event sits in the one order every replica uses. */
@@ -49,7 +49,8 @@ export class Membership {
   /** entries that were signed correctly but not allowed when they came */
   readonly ignored: Array<{ entry: LogEntry, why: string }> = []
   private readonly timelines = new Map<string, Array<{ at: Position, role: Role | null }>>()
-  private readonly removed = new Set<string>()
+  /** removed peers (not re-admitted since), with the entry that removed them */
+  private readonly removed = new Map<string, RemoveEntry>()
   private readonly keyById = new Map<string, GroupKeyRecord>()
 
   /** Folds signature-checked entries; the result is the same for the same set in any order. */
@@ -78,6 +79,11 @@ export class Membership {
 
   get head (): string | undefined {
     return this.valid[this.valid.length - 1]?.id
+  }
+
+  /** The entry that removed `peerId`, if it is removed now. */
+  removal (peerId: string): RemoveEntry | undefined {
+    return this.members.has(peerId) ? undefined : this.removed.get(peerId)
   }
 
   role (peerId: string): Role | null {
@@ -164,6 +170,7 @@ export class Membership {
         if (invite.for != null && invite.for !== join.by) return 'the invite was made for someone else'
         if (this.removed.has(join.by) && invite.for !== join.by) return 'a removed member needs an invite made for them'
         this.members.set(join.by, { peerId: join.by, role: invite.role, box: join.box, since: e.ts })
+        this.removed.delete(join.by)
         this.setRole(join.by, e, invite.role)
         this.grant(join.by, e.wraps)
         return null
@@ -176,7 +183,7 @@ export class Membership {
       case 'remove':
         if (!this.mayManage(e.by, e.target, null)) return 'not allowed to remove that member'
         this.members.delete(e.target)
-        this.removed.add(e.target)
+        this.removed.set(e.target, e)
         this.setRole(e.target, e, null)
         this.addKey(e, e.wraps)
         return null

@@ -10,6 +10,17 @@ export interface GroupInfo {
   joinedAt: number
   /** our signed join request, kept until a member has let us in */
   join?: JoinRequest
+  /** a member refused us the group, showing the signed entry that removed us */
+  removed?: Removal
+}
+
+export interface Removal {
+  /** the removal entry's id, its author and when (ms) */
+  entry: string
+  by: string
+  at: number
+  /** the peer that told us */
+  reportedBy: string
 }
 
 export interface Group {
@@ -64,6 +75,14 @@ export class GroupRegistry {
       return { group: existing, isNew: false }
     }
     return { group: await this.add({ groupId, name: checkName(name), joinedAt: Date.now(), join }), isNew: true }
+  }
+
+  /** Records (or, with null, forgets) that we were removed from the group. */
+  async setRemoved (groupId: GroupId, removed: Removal | null): Promise<void> {
+    const group = this.groups.get(groupId)
+    if (group == null) return
+    const { removed: _old, ...info } = group.info
+    await this.save(removed == null ? info : { ...info, removed })
   }
 
   /** A member let us in: the join request is no longer needed. */

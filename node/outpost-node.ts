@@ -3,7 +3,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MAX_TEXT_BYTES, MemoryKv, isMessageId, isRole, parseJoin, type ChatMessage, type ChangeOrigin, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
+import { HybridClock, MAX_TEXT_BYTES, MemoryKv, isMessageId, isRole, parseJoin, parseLogEntry, verifyEntry, type RemoveEntry, type ChatMessage, type ChangeOrigin, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
 import { NotAllowedError } from '../crdt/index.js'
@@ -19,7 +19,7 @@ import { loadNetworkKey } from './network-key.js'
 import { SyncService, type SyncGroup } from './sync.js'
 import { admit, DEFAULT_INVITE_TTL_MS, grantMissing, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, setRole, writeCreate, type Me } from './trust/actions.js'
 import { auditLines } from './trust/audit.js'
-import { docCrypto, signerFor } from './trust/keys.js'
+import { docCrypto, signerFor, verifySignature } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
 import { decodeInvite, encodeInvite } from './wire/invite.js'
 
@@ -103,6 +103,8 @@ export interface GroupSummary {
   /** this node's role; null while it waits for a member to let it in, or once removed */
   role: Role | null
   members: number
+  /** set once a member told us (with the signed entry) that we were removed */
+  removed?: { by: string, at: number }
 }
 
 export interface MessageEvent {
@@ -175,7 +177,7 @@ export class OutpostNode extends EventEmitter {
       const peers = discovery
       const sync = new SyncService({
         libp2p: host,
-        groups: () => groups.list().map(g => syncGroup(g, me, clock)),
+        groups: () => groups.list().map(g => syncGroup(g, groups, me, clock)),
         profileName: () => identity.profile.name,
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
         guard: host.services.floodGuard
@@ -305,8 +307,9 @@ export class OutpostNode extends EventEmitter {
       joinedAt: g.info.joinedAt,
       messages: g.doc.size,
       topic: g.topic,
-      role: g.doc.membership.role(this.peerId),
-      members: g.doc.membership.members.size
+      role: g.info.removed != null ? null : g.doc.membership.role(this.peerId),
+      members: g.doc.membership.members.size,
+      ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
     }))
   }
 
@@ -314,6 +317,7 @@ export class OutpostNode extends EventEmitter {
   async send (groupId: string, text: string, options: { replyTo?: string } = {}): Promise<HistoryEntry> {
     this.assertRunning()
     const group = this.groups.require(groupId)
+    this.assertNotRemoved(group)
     checkText(text)
     if (options.replyTo != null && !isMessageId(options.replyTo)) throw new InvalidRequestError(`reply-to ${options.replyTo} is not a message id`)
     const message = group.doc.post({ text, name: this.name, ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}) }, this.clock.tick())
@@ -425,6 +429,11 @@ export class OutpostNode extends EventEmitter {
    */
   private onMembership (group: Group): void {
     const role = group.doc.membership.role(this.peerId)
+    const removed = group.info.removed
+    // Let in again after the removal we were told of: the log now holds both.
+    if (removed != null && role != null && group.doc.membership.valid.some(e => e.id === removed.entry)) {
+      this.groups.setRemoved(group.info.groupId, null).catch(err => { log.error('cannot save membership: %s', (err as Error).message) })
+    }
     if (role != null && group.info.join != null) this.groups.admitted(group.info.groupId).catch(err => { log.error('cannot save admission: %s', (err as Error).message) })
     if (role !== 'owner' && role !== 'admin') return
     const id = group.info.groupId
@@ -472,6 +481,12 @@ export class OutpostNode extends EventEmitter {
     }
   }
 
+  private assertNotRemoved (group: Group): void {
+    const removed = group.info.removed
+    if (removed == null) return
+    throw new NotAllowedError(`this node was removed from the group by ${this.nameOf(removed.by) ?? removed.by} on ${new Date(removed.at).toISOString()}`)
+  }
+
   private assertRunning (): void {
     if (this.state !== 'running') throw new NodeStoppedError(`the node is ${this.state}`)
   }
@@ -483,7 +498,7 @@ function checkText (text: string): void {
 }
 
 /** A group as the sync service sees it: members get its history; joiners are checked. */
-function syncGroup (group: Group, me: Me, clock: HybridClock): SyncGroup {
+function syncGroup (group: Group, registry: GroupRegistry, me: Me, clock: HybridClock): SyncGroup {
   return {
     groupId: group.info.groupId,
     doc: group.doc,
@@ -500,6 +515,35 @@ function syncGroup (group: Group, me: Me, clock: HybridClock): SyncGroup {
       }
       if (why != null) log('did not admit %s to %s: %s', peer, group.info.groupId, why)
       return why == null
+    },
+    removalOf: peer => {
+      const removal = group.doc.membership.removal(peer)
+      return removal == null ? undefined : Buffer.from(JSON.stringify(removal))
+    },
+    onRefused: (peer, proof) => {
+      const why = checkRemoval(group, me, proof)
+      if (typeof why === 'string') {
+        log.error('ignored a removal notice for %s from %s: %s', group.info.groupId, peer, why)
+        return
+      }
+      if (group.info.removed?.entry === why.id) return
+      log('%s says this node was removed from %s by %s', peer, group.info.groupId, why.by)
+      registry.setRemoved(group.info.groupId, { entry: why.id, by: why.by, at: why.ts.ms, reportedBy: peer })
+        .catch(err => { log.error('cannot save removal: %s', (err as Error).message) })
     }
   }
+}
+
+/** A removal notice is believed only if it is a valid removal of us by someone who could. */
+function checkRemoval (group: Group, me: Me, proof: Uint8Array): RemoveEntry | string {
+  let entry
+  try {
+    entry = parseLogEntry(JSON.parse(Buffer.from(proof).toString('utf8')))
+  } catch (err) {
+    return (err as Error).message
+  }
+  if (entry.kind !== 'remove' || entry.target !== me.peerId) return 'not a removal of this node'
+  if (!verifyEntry(group.info.groupId, entry, verifySignature)) return 'a bad signature'
+  if (!group.doc.membership.canModerateAt(entry.by, entry)) return `${entry.by} could not remove members then, as far as this node knows`
+  return entry
 }

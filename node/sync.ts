@@ -32,6 +32,10 @@ export interface SyncGroup {
   joinRequest: () => Uint8Array | undefined
   /** checks a join request `peer` presented; true when `peer` is a member now */
   admit: (peer: string, join: Uint8Array) => boolean
+  /** the signed entry that removed `peer`, if it was removed, to tell it why it is refused */
+  removalOf?: (peer: string) => Uint8Array | undefined
+  /** `peer` refused us this group and sent the entry that removed us */
+  onRefused?: (peer: string, proof: Uint8Array) => void
 }
 
 export interface SyncInit {
@@ -218,17 +222,21 @@ export class SyncService {
       const hello = await receive()
       if (hello.type !== 'hello') throw new MalformedFrameError(`expected hello, got ${hello.type}`)
       if (hello.name.length > 0) this.components.onPeerName?.(who, hello.name)
+      const refusals: SyncFrame[] = []
       for (const theirs of hello.groups) {
         const group = ours.get(theirs.groupId)
         if (group == null || group.isMember(who)) continue
         if (theirs.join != null && group.admit(who, theirs.join)) continue
         this.stats.refused++
         log('refused group %s to %p: not a member', theirs.groupId, peer)
+        const proof = group.removalOf?.(who)
+        if (proof != null) refusals.push({ type: 'refused', groupId: group.groupId, proof })
       }
       // Read while writing: if both sides wrote large diffs before reading, flow control
       // would stall both.
       const reading = this.receiveUpdates(receive, ours, peer)
       await this.sendUpdates(send, hello, ours, who)
+      for (const refusal of refusals) await send(refusal)
       await send({ type: 'done' })
       await reading
       await stream.close({ signal })
@@ -275,6 +283,10 @@ export class SyncService {
       if (frame.type === 'done') {
         if (chunks != null) throw new MalformedFrameError('done in the middle of an update')
         return
+      }
+      if (frame.type === 'refused' && chunks == null) {
+        ours.get(frame.groupId)?.onRefused?.(peer.toString(), frame.proof)
+        continue
       }
       if (frame.type !== 'update') throw new MalformedFrameError(`unexpected ${frame.type} frame`)
       if (chunks != null && chunks.groupId !== frame.groupId) throw new MalformedFrameError('chunks of two updates interleaved')

@@ -9,7 +9,7 @@ import { SafeReader } from './bytes.js'
  * update in UPDATE frames of at most SYNC_CHUNK_BYTES each (the last one marked `final`),
  * then DONE. Layout: [version u8][type u8][body].
  */
-export type SyncFrame = HelloFrame | UpdateFrame | DoneFrame
+export type SyncFrame = HelloFrame | UpdateFrame | RefusedFrame | DoneFrame
 
 /**
  * One group in HELLO. A node that is not yet a member sends its signed join request (the
@@ -19,9 +19,14 @@ export interface GroupState { groupId: GroupId, stateVector: Uint8Array, join?: 
 export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
 /** One chunk of a group's update; the receiver joins chunks until `final`. */
 export interface UpdateFrame { type: 'update', groupId: GroupId, final: boolean, update: Uint8Array }
+/**
+ * We will not serve a group the other side asked for because it was removed from it: the
+ * signed removal entry (JSON), so its node can tell its user instead of going quiet.
+ */
+export interface RefusedFrame { type: 'refused', groupId: GroupId, proof: Uint8Array }
 export interface DoneFrame { type: 'done' }
 
-const TYPE_CODES = { hello: 1, update: 2, done: 3 } as const
+const TYPE_CODES = { hello: 1, update: 2, done: 3, refused: 4 } as const
 const MAX_STATE_VECTOR_BYTES = 64 * 1024
 
 export const isHello = (f: SyncFrame): f is HelloFrame => f.type === 'hello'
@@ -46,6 +51,10 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
       encoding.writeVarString(e, frame.groupId)
       encoding.writeUint8(e, frame.final ? 1 : 0)
       encoding.writeVarUint8Array(e, frame.update)
+      break
+    case 'refused':
+      encoding.writeVarString(e, frame.groupId)
+      encoding.writeVarUint8Array(e, frame.proof)
       break
     case 'done':
       break
@@ -77,6 +86,9 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
     }
     case TYPE_CODES.update:
       frame = { type: 'update', groupId: readGroupId(r), final: readFlag(r), update: r.bytesField(SYNC_CHUNK_BYTES) }
+      break
+    case TYPE_CODES.refused:
+      frame = { type: 'refused', groupId: readGroupId(r), proof: r.bytesField(MAX_JOIN_BYTES) }
       break
     case TYPE_CODES.done:
       frame = { type: 'done' }

@@ -193,6 +193,11 @@ describe('trust between nodes', function () {
       await waitFor('the owner to get the concurrent message', () => owner.history(groupId).some(m => m.id === concurrent.id), 30_000)
       // Several anti-entropy rounds with everyone connected: both now refuse the removed node.
       await waitFor('owner and friend to refuse the removed node in sync', () => owner.sync.stats.refused > 0 && friend.sync.stats.refused > 0, 30_000)
+      // ...and to tell it why, with the signed removal: its user sees it, and cannot post.
+      await waitFor('the removed node to know it was removed', () => removed.listGroups()[0].removed != null, 30_000)
+      assert.deepEqual(removed.listGroups()[0].removed?.by, owner.peerId)
+      assert.equal(removed.listGroups()[0].role, null)
+      await assert.rejects(removed.send(groupId, 'anyone?'), (e: Error) => e.name === 'NotAllowedError' && /removed from the group/.test(e.message))
       await new Promise(resolve => setTimeout(resolve, 3_000))
 
       const seen = removed.history(groupId).map(m => m.text)

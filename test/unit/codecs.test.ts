@@ -15,6 +15,7 @@ describe('sync frames', () => {
     { type: 'hello', name: '', groups: [] },
     { type: 'update', groupId, final: true, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
     { type: 'update', groupId, final: false, update: Uint8Array.of(1) },
+    { type: 'refused', groupId, proof: new TextEncoder().encode('{"kind":"remove"}') },
     { type: 'done' }
   ]
 

@@ -58,6 +58,7 @@ const frameArb: fc.Arbitrary<SyncFrame> = fc.oneof(
     groups: fc.array(record({ groupId: groupIdArb, stateVector: bytes(64) }), { maxLength: 5 })
   }),
   record({ type: fc.constant('update' as const), groupId: groupIdArb, final: fc.boolean(), update: bytes(512) }),
+  record({ type: fc.constant('refused' as const), groupId: groupIdArb, proof: bytes(512) }),
   fc.constant({ type: 'done' as const })
 )
 
