@@ -16,6 +16,8 @@ export const DEFAULT_API_PORT = 4610
 
 /** A group's missing history is sent in chunks of this size... */
 export const SYNC_CHUNK_BYTES = 1024 * 1024
+/** What AES-256-GCM sealing adds to a chunk (nonce and tag). */
+export const SEAL_OVERHEAD = 12 + 16
 /** ...so a sync frame larger than this (a chunk plus headers) is refused. */
 export const MAX_SYNC_FRAME_BYTES = SYNC_CHUNK_BYTES + 1024
 /** The chunks of one group's update may add up to this much at most. */

@@ -181,7 +181,7 @@ export class OutpostNode extends EventEmitter {
         profileName: () => identity.profile.name,
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
         guard: host.services.floodGuard
-      }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled })
+      }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled, insecure: init.insecure })
       const gossip = new GossipService({
         pubsub: host.services.pubsub,
         group: id => groups.get(id),

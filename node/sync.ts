@@ -5,7 +5,8 @@ import type { GroupDoc, GroupId } from '../crdt/index.js'
 import { DEFAULT_SYNC_INTERVAL_MS, GAP_SYNC_MIN_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
 import { MalformedFrameError, PeerThrottledError } from './errors.js'
 import type { FloodGuard } from './flood-guard.js'
-import { decodeSyncFrame, encodeSyncFrame, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
+import { open, seal } from './trust/keys.js'
+import { decodeSyncFrame, encodeSyncFrame, syncChunkAad, type HelloFrame, type SyncFrame } from './wire/sync-codec.js'
 
 const log = logger('outpost:sync')
 
@@ -45,6 +46,8 @@ export interface SyncInit {
   timeoutMs?: number
   /** for tests of a broken node: answer nothing and never initiate */
   disabled?: boolean
+  /** send updates unsealed (only to measure what sealing costs) */
+  insecure?: boolean
 }
 
 export interface SyncStats {
@@ -58,6 +61,9 @@ export interface SyncStats {
   entriesRejected: number
   /** groups a peer asked for without being a member */
   refused: number
+  /** update chunks sent sealed with a group key, and plain (to a joiner being let in) */
+  chunksSealed: number
+  chunksPlain: number
 }
 
 /** lpStream's names for a length prefix over MAX_SYNC_FRAME_BYTES or malformed. */
@@ -72,7 +78,7 @@ const EMPTY_UPDATE_LENGTH = 2
  * gossipsub only re-offers the last few seconds; this is what heals partitions.
  */
 export class SyncService {
-  readonly stats: SyncStats = { exchanges: 0, failures: 0, updateBytesSent: 0, updateBytesReceived: 0, framesRejected: 0, entriesRejected: 0, refused: 0 }
+  readonly stats: SyncStats = { exchanges: 0, failures: 0, updateBytesSent: 0, updateBytesReceived: 0, framesRejected: 0, entriesRejected: 0, refused: 0, chunksSealed: 0, chunksPlain: 0 }
   private readonly intervalMs: number
   private readonly timeoutMs: number
   private timer: NodeJS.Timeout | null = null
@@ -216,7 +222,8 @@ export class SyncService {
       // A group is named only to its members, and by a joiner to whoever it meets.
       const announced = [...ours.values()].flatMap(g => {
         const join = g.joinRequest()
-        return g.isMember(who) || join != null ? [{ groupId: g.groupId, stateVector: g.doc.stateVector(), ...(join != null ? { join } : {}) }] : []
+        const key = this.init.insecure === true ? '' : g.doc.currentKey()?.keyId ?? ''
+        return g.isMember(who) || join != null ? [{ groupId: g.groupId, stateVector: g.doc.stateVector(), key, ...(join != null ? { join } : {}) }] : []
       })
       await send({ type: 'hello', name: this.components.profileName(), groups: announced })
       const hello = await receive()
@@ -256,7 +263,7 @@ export class SyncService {
   }
 
   private async sendUpdates (send: (f: SyncFrame) => Promise<void>, hello: HelloFrame, ours: Map<GroupId, SyncGroup>, who: string): Promise<void> {
-    for (const { groupId, stateVector } of hello.groups) {
+    for (const { groupId, stateVector, key: theirKey } of hello.groups) {
       const group = ours.get(groupId)
       // History goes to members only (a joiner becomes one when admitted above).
       if (group == null || !group.isMember(who)) continue
@@ -269,9 +276,23 @@ export class SyncService {
       }
       if (update.length <= EMPTY_UPDATE_LENGTH) continue
       this.stats.updateBytesSent += update.length
-      for (let at = 0; at < update.length; at += SYNC_CHUNK_BYTES) {
+      // Sealed with the newest key the receiver holds, when we hold it too. Otherwise (a
+      // joiner being let in now, or a peer a rotation behind us) plain, inside Noise: the
+      // bodies in it are sealed either way.
+      const key = theirKey !== '' && this.init.insecure !== true ? doc.keyFor(theirKey) : undefined
+      for (let at = 0, seq = 0; at < update.length; at += SYNC_CHUNK_BYTES, seq++) {
         const end = Math.min(update.length, at + SYNC_CHUNK_BYTES)
-        await send({ type: 'update', groupId, final: end === update.length, update: update.subarray(at, end) })
+        const final = end === update.length
+        const chunk = update.subarray(at, end)
+        if (key != null) this.stats.chunksSealed++
+        else this.stats.chunksPlain++
+        await send({
+          type: 'update',
+          groupId,
+          key: key != null ? theirKey : '',
+          final,
+          update: key != null ? seal(key, chunk, syncChunkAad(groupId, theirKey, seq, final)) : chunk
+        })
       }
     }
   }
@@ -291,8 +312,15 @@ export class SyncService {
       if (frame.type !== 'update') throw new MalformedFrameError(`unexpected ${frame.type} frame`)
       if (chunks != null && chunks.groupId !== frame.groupId) throw new MalformedFrameError('chunks of two updates interleaved')
       chunks ??= { groupId: frame.groupId, parts: [], bytes: 0 }
-      chunks.parts.push(frame.update)
-      chunks.bytes += frame.update.length
+      let part = frame.update
+      if (frame.key !== '') {
+        const key = ours.get(frame.groupId)?.doc.keyFor(frame.key)
+        const opened = key == null ? null : open(key, part, syncChunkAad(frame.groupId, frame.key, chunks.parts.length, frame.final))
+        if (opened == null) throw new MalformedFrameError(`an update chunk for ${frame.groupId} that does not open with key ${frame.key}`)
+        part = opened
+      }
+      chunks.parts.push(part)
+      chunks.bytes += part.length
       if (chunks.bytes > MAX_SYNC_UPDATE_BYTES) throw new MalformedFrameError(`update for ${frame.groupId} over ${MAX_SYNC_UPDATE_BYTES} bytes`)
       if (!frame.final) continue
       const update = chunks.parts.length === 1 ? chunks.parts[0] : Buffer.concat(chunks.parts)

@@ -1,6 +1,6 @@
 import * as encoding from 'lib0/encoding'
 import { isGroupId, MAX_NAME_LENGTH, type GroupId } from '../../crdt/index.js'
-import { MAX_GROUPS_PER_HELLO, MAX_JOIN_BYTES, MAX_SYNC_FRAME_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION } from '../constants.js'
+import { MAX_GROUPS_PER_HELLO, MAX_JOIN_BYTES, SEAL_OVERHEAD, MAX_SYNC_FRAME_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION } from '../constants.js'
 import { SafeReader } from './bytes.js'
 
 /**
@@ -15,10 +15,19 @@ export type SyncFrame = HelloFrame | UpdateFrame | RefusedFrame | DoneFrame
  * One group in HELLO. A node that is not yet a member sends its signed join request (the
  * invite inside), so that the member it syncs with can check it and let it in.
  */
-export interface GroupState { groupId: GroupId, stateVector: Uint8Array, join?: Uint8Array }
+export interface GroupState {
+  groupId: GroupId
+  stateVector: Uint8Array
+  /** the newest group key the sender holds ('' for none): updates to it are sealed with it */
+  key: string
+  join?: Uint8Array
+}
 export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
-/** One chunk of a group's update; the receiver joins chunks until `final`. */
-export interface UpdateFrame { type: 'update', groupId: GroupId, final: boolean, update: Uint8Array }
+/**
+ * One chunk of a group's update; the receiver joins chunks until `final`. Sealed with the
+ * group key `key` (the one the receiver named in HELLO), or plain when `key` is ''.
+ */
+export interface UpdateFrame { type: 'update', groupId: GroupId, key: string, final: boolean, update: Uint8Array }
 /**
  * We will not serve a group the other side asked for because it was removed from it: the
  * signed removal entry (JSON), so its node can tell its user instead of going quiet.
@@ -45,10 +54,12 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
         encoding.writeVarString(e, g.groupId)
         encoding.writeVarUint8Array(e, g.stateVector)
         encoding.writeVarUint8Array(e, g.join ?? new Uint8Array(0))
+        encoding.writeVarString(e, g.key)
       }
       break
     case 'update':
       encoding.writeVarString(e, frame.groupId)
+      encoding.writeVarString(e, frame.key)
       encoding.writeUint8(e, frame.final ? 1 : 0)
       encoding.writeVarUint8Array(e, frame.update)
       break
@@ -79,13 +90,13 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
         const groupId = readGroupId(r)
         const stateVector = r.bytesField(MAX_STATE_VECTOR_BYTES)
         const join = r.bytesField(MAX_JOIN_BYTES)
-        groups.push({ groupId, stateVector, ...(join.length > 0 ? { join } : {}) })
+        groups.push({ groupId, stateVector, key: readKeyId(r), ...(join.length > 0 ? { join } : {}) })
       }
       frame = { type: 'hello', name, groups }
       break
     }
     case TYPE_CODES.update:
-      frame = { type: 'update', groupId: readGroupId(r), final: readFlag(r), update: r.bytesField(SYNC_CHUNK_BYTES) }
+      frame = { type: 'update', groupId: readGroupId(r), key: readKeyId(r), final: readFlag(r), update: r.bytesField(SYNC_CHUNK_BYTES + SEAL_OVERHEAD) }
       break
     case TYPE_CODES.refused:
       frame = { type: 'refused', groupId: readGroupId(r), proof: r.bytesField(MAX_JOIN_BYTES) }
@@ -104,6 +115,17 @@ function readFlag (r: SafeReader): boolean {
   const flag = r.uint8()
   if (flag > 1) r.fail(`bad flag ${flag}`)
   return flag === 1
+}
+
+function readKeyId (r: SafeReader): string {
+  const key = r.string(64)
+  if (key !== '' && !/^[0-9a-f]{24}$/.test(key)) r.fail('bad key id')
+  return key
+}
+
+/** Additional data bound into a sealed chunk: its group, key, place in the update and end. */
+export function syncChunkAad (groupId: GroupId, keyId: string, seq: number, final: boolean): Uint8Array {
+  return Buffer.from(`outpost/sync-chunk/2\n${groupId}\n${keyId}\n${seq}\n${final ? 1 : 0}`)
 }
 
 export function readGroupId (r: SafeReader): GroupId {

@@ -34,7 +34,7 @@ function randomSyncFrames (groupId: GroupId, count: number): Uint8Array[][] {
   const frame: fc.Arbitrary<Uint8Array> = fc.oneof(
     fc.uint8Array({ maxLength: 256 }),
     fc.oneof(
-      fc.record({ type: fc.constant('update' as const), groupId: fc.constant(groupId), final: fc.boolean(), update: fc.uint8Array({ maxLength: 256 }) }, { noNullPrototype: true }),
+      fc.record({ type: fc.constant('update' as const), groupId: fc.constant(groupId), key: fc.constant(''), final: fc.boolean(), update: fc.uint8Array({ maxLength: 256 }) }, { noNullPrototype: true }),
       fc.constant({ type: 'done' as const })
     ).map(f => encodeSyncFrame(f as SyncFrame))
   )

@@ -81,7 +81,7 @@ describe('trust between nodes', function () {
       for (const join of [undefined, Buffer.from(JSON.stringify(selfSigned))]) {
         const stream = await outsider.host.dialProtocol(owner.host.peerId, SYNC_PROTOCOL)
         const lp = lpStream(stream)
-        await lp.write(encodeSyncFrame({ type: 'hello', name: 'outsider', groups: [{ groupId: groupId as GroupId, stateVector: new Uint8Array([0]), ...(join != null ? { join } : {}) }] }))
+        await lp.write(encodeSyncFrame({ type: 'hello', name: 'outsider', groups: [{ groupId: groupId as GroupId, stateVector: new Uint8Array([0]), key: '', ...(join != null ? { join } : {}) }] }))
         const hello = decodeSyncFrame((await lp.read()).subarray())
         assert.equal(hello.type, 'hello')
         assert.deepEqual(hello.type === 'hello' ? hello.groups : null, [], 'the owner named the group to a non-member')
@@ -190,6 +190,8 @@ describe('trust between nodes', function () {
 
       partitions.heal()
       await waitFor('the friend to get the secret', () => friend.history(groupId).some(m => m.id === secret.id), 30_000)
+      // Sync between members travels sealed with the group key (inside Noise).
+      assert.ok(owner.sync.stats.chunksSealed > 0, JSON.stringify(owner.sync.stats))
       await waitFor('the owner to get the concurrent message', () => owner.history(groupId).some(m => m.id === concurrent.id), 30_000)
       // Several anti-entropy rounds with everyone connected: both now refuse the removed node.
       await waitFor('owner and friend to refuse the removed node in sync', () => owner.sync.stats.refused > 0 && friend.sync.stats.refused > 0, 30_000)

@@ -11,10 +11,10 @@ const PEER = '12D3KooWQNUicFNfxUUouanpNTUzkwRF3MjDhfDRGCdzx2TyDFJu'
 describe('sync frames', () => {
   const groupId = newGroupId()
   const frames: SyncFrame[] = [
-    { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3) }, { groupId: newGroupId(), stateVector: new Uint8Array(), join: Uint8Array.of(123, 125) }] },
+    { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3), key: 'cd'.repeat(12) }, { groupId: newGroupId(), stateVector: new Uint8Array(), key: '', join: Uint8Array.of(123, 125) }] },
     { type: 'hello', name: '', groups: [] },
-    { type: 'update', groupId, final: true, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
-    { type: 'update', groupId, final: false, update: Uint8Array.of(1) },
+    { type: 'update', groupId, key: '', final: true, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
+    { type: 'update', groupId, key: 'cd'.repeat(12), final: false, update: Uint8Array.of(1) },
     { type: 'refused', groupId, proof: new TextEncoder().encode('{"kind":"remove"}') },
     { type: 'done' }
   ]
@@ -32,8 +32,9 @@ describe('sync frames', () => {
       Uint8Array.of(2, 99),
       Uint8Array.from([...encodeSyncFrame({ type: 'done' }), 0]),
       Uint8Array.of(2, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f), // group count far over the limit
-      encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, final: true, update: Uint8Array.of(0) }),
-      Uint8Array.from([...encodeSyncFrame({ type: 'update', groupId, final: true, update: Uint8Array.of(0) })].map((b, i, all) => i === all.length - 3 ? 7 : b)), // flag 7
+      encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, key: '', final: true, update: Uint8Array.of(0) }),
+      encodeSyncFrame({ type: 'update', groupId, key: 'not a key id', final: true, update: Uint8Array.of(0) }),
+      Uint8Array.from([...encodeSyncFrame({ type: 'update', groupId, key: '', final: true, update: Uint8Array.of(0) })].map((b, i, all) => i === all.length - 3 ? 7 : b)), // flag 7
       Uint8Array.of(2, 1, 2, 0xff, 0xfe, 0) // name is not UTF-8
     ]
     for (const bytes of bad) assert.throws(() => decodeSyncFrame(bytes), isMalformed, `accepted ${Buffer.from(bytes).toString('hex')}`)

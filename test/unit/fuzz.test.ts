@@ -55,9 +55,9 @@ const frameArb: fc.Arbitrary<SyncFrame> = fc.oneof(
   record({
     type: fc.constant('hello' as const),
     name: fc.string({ maxLength: MAX_NAME_LENGTH }),
-    groups: fc.array(record({ groupId: groupIdArb, stateVector: bytes(64) }), { maxLength: 5 })
+    groups: fc.array(record({ groupId: groupIdArb, stateVector: bytes(64), key: fc.oneof(fc.constant(''), hex(24)) }), { maxLength: 5 })
   }),
-  record({ type: fc.constant('update' as const), groupId: groupIdArb, final: fc.boolean(), update: bytes(512) }),
+  record({ type: fc.constant('update' as const), groupId: groupIdArb, key: fc.oneof(fc.constant(''), hex(24)), final: fc.boolean(), update: bytes(512) }),
   record({ type: fc.constant('refused' as const), groupId: groupIdArb, proof: bytes(512) }),
   fc.constant({ type: 'done' as const })
 )
