@@ -208,11 +208,12 @@ export class GroupDoc {
     if (!this.folded.canPostAt(this.crypto.self, at)) throw new NotAllowedError(`a ${role} member may not post in this group`)
   }
 
-  private sealBody (id: string, body: PostBody): { keyId: string, sealed: string } {
+  private sealBody (id: string, body: PostBody): { keyId: string, sealed: Uint8Array } {
     const key = this.currentKey()
     if (key == null) throw new NoGroupKeyError('this node does not hold the group key yet; it arrives when a member syncs with it')
     const sealed = this.crypto.seal(key.key, Buffer.from(JSON.stringify(body)), bodyAad(this.groupId, id, key.keyId))
-    return { keyId: key.keyId, sealed: Buffer.from(sealed).toString('base64') }
+    // A plain Uint8Array: Yjs stores it as binary (a Buffer subclass would not round-trip as one).
+    return { keyId: key.keyId, sealed: new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.byteLength) }
   }
 
   private onTransaction (txn: Y.Transaction): void {
@@ -293,7 +294,7 @@ export class GroupDoc {
     const key = this.keys.get(event.key)
     let body: PostBody | null = null
     if (key != null) {
-      const plain = this.crypto.open(key, Buffer.from(event.body, 'base64'), bodyAad(this.groupId, event.id, event.key))
+      const plain = this.crypto.open(key, event.body, bodyAad(this.groupId, event.id, event.key))
       try {
         body = plain == null ? null : parsePostBody(plain)
       } catch {

@@ -38,11 +38,11 @@ function signer (node: OutpostNode): (data: Uint8Array) => Uint8Array {
   return (node as unknown as { me: { sign: (d: Uint8Array) => Uint8Array } }).me.sign
 }
 
-function sealedBody (doc: GroupDoc, id: string, text: string, name: string, keyId?: string): { key: string, body: string } {
+function sealedBody (doc: GroupDoc, id: string, text: string, name: string, keyId?: string): { key: string, body: Uint8Array } {
   const key = keyId != null ? { keyId, key: doc.keyFor(keyId) as Uint8Array } : doc.currentKey()
   assert.ok(key?.key != null)
   const sealed = seal(key.key, Buffer.from(JSON.stringify({ text, name })), bodyAad(doc.groupId, id, key.keyId))
-  return { key: key.keyId, body: Buffer.from(sealed).toString('base64') }
+  return { key: key.keyId, body: new Uint8Array(sealed) }
 }
 
 describe('trust between nodes', function () {

@@ -155,7 +155,7 @@ describe('GroupDoc', function () {
       assert.throws(() => b.edit(original.id, 'changed', 'bob', nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
       // Forged by hand: bob signs an edit of alice's post, correctly placed, and sends it.
       const evil = new Y.Doc()
-      const unsigned = { kind: 'edit', id: newEventId(bob.peerId), by: bob.peerId, ts: nextTs(), target: original.id, key: a.currentKey()?.keyId, body: 'AAAA', v: 2, cid: evil.clientID, clk: 0 }
+      const unsigned = { kind: 'edit', id: newEventId(bob.peerId), by: bob.peerId, ts: nextTs(), target: original.id, key: a.currentKey()?.keyId, body: new Uint8Array(40), v: 2, cid: evil.clientID, clk: 0 }
       const edit = { ...unsigned, sig: Buffer.from(bob.crypto.sign(signingBytes(a.groupId, 'entry', unsigned))).toString('base64') } as unknown as EditEvent
       evil.getMap('messages').set(edit.id, edit)
       const { rejected } = a.applyUpdate(Y.encodeStateAsUpdate(evil), 'remote')
