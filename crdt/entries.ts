@@ -89,8 +89,14 @@ export interface JoinRequest {
 /** keyId (or member PeerId, in create/remove/rotate) → wrapped 32-byte group key */
 export type Wraps = Readonly<Record<string, string>>
 
+/** Rules the creator sets for the group's lifetime (signed in the `create` entry). */
+export interface GroupPolicy {
+  /** message deletions go into the audit trail too */
+  readonly auditDeletes?: boolean
+}
+
 /** The group's first entry; its id is the first group key's id, and it proves the group id. */
-export interface CreateEntry extends Signed { readonly kind: 'create', readonly name: string, readonly nonce: string, readonly box: string, readonly wraps: Wraps }
+export interface CreateEntry extends Signed { readonly kind: 'create', readonly name: string, readonly nonce: string, readonly box: string, readonly wraps: Wraps, readonly policy?: GroupPolicy }
 /** A member let a joiner in (the join request proves the invite) and handed it the keys. */
 export interface AdmitEntry extends Signed { readonly kind: 'admit', readonly join: JoinRequest, readonly wraps: Wraps }
 export interface RoleEntry extends Signed { readonly kind: 'role', readonly target: string, readonly role: Exclude<Role, 'owner'> }
@@ -256,6 +262,10 @@ export function parseLogEntry (value: unknown): LogEntry {
       if (!isShortString(e.nonce, 64)) fail('bad nonce')
       if (!isB64(e.box, 64)) fail('bad box key')
       checkWraps(e.wraps, 'peer')
+      if (e.policy !== undefined) {
+        const policy = asObject(e.policy)
+        if (policy.auditDeletes !== undefined && typeof policy.auditDeletes !== 'boolean') fail('bad policy')
+      }
       break
     case 'admit':
       parseJoin(e.join)

@@ -133,6 +133,25 @@ export class GroupDoc {
     return this.byId.get(target) as ChatMessage
   }
 
+  /** Hides a message: one's own, or anyone's for owners and admins. */
+  delete (target: MessageId, ts: Timestamp): ChatMessage | undefined {
+    const post = this.posts.get(target)
+    if (post == null) throw new NotAllowedError(`no message ${target} in this group`)
+    const id = newEventId(this.crypto.self)
+    const at = { ts, by: this.crypto.self, id }
+    if (this.folded.roleAt(this.crypto.self, at) == null) throw new NotAllowedError('this node is not a member of the group')
+    if (post.by !== this.crypto.self && !this.folded.canModerateAt(this.crypto.self, at)) throw new NotAllowedError('only the author, an owner or an admin deletes a message')
+    this.write<DeleteEvent>('messages', { kind: 'delete', id, by: this.crypto.self, ts, target })
+    return this.byId.get(target)
+  }
+
+  /** Valid delete events, in order (for the audit trail, where the group's policy asks). */
+  deleteEvents (): DeleteEvent[] {
+    return [...this.deletes.values()].flat()
+      .filter(d => { const post = this.posts.get(d.target); return this.folded.roleAt(d.by, d) != null && (post == null || d.by === post.by || this.folded.canModerateAt(d.by, d)) })
+      .sort(compareEntries)
+  }
+
   /** Applies an update received from a peer, after guard.ts has removed what is not allowed. */
   applyUpdate (update: Uint8Array, origin: ChangeOrigin = 'remote'): ApplyResult {
     const verdict = guardUpdate(update, {

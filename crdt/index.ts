@@ -7,7 +7,7 @@ export { GroupDoc, type ApplyResult, type ChangeOrigin, type DocCrypto, type Gro
 export {
   authorTag, bodyAad, canonicalJson, compareEntries, groupIdFor, isOwnId, isRole, newEventId, parseInvite, parseJoin, parseLogEntry,
   parseMessageEvent, shown, signingBytes, verifyEntry, verifyInvite, verifyJoin, ROLES,
-  type AdmitEntry, type CreateEntry, type DeleteEvent, type EditEvent, type Entry, type GrantEntry, type JoinRequest, type LogEntry,
+  type AdmitEntry, type CreateEntry, type GroupPolicy, type DeleteEvent, type EditEvent, type Entry, type GrantEntry, type JoinRequest, type LogEntry,
   type MessageEvent as DocEvent, type PostBody, type PostEvent, type RemoveEntry, type Role, type RoleEntry, type RotateEntry,
   type SignedInvite, type Unsigned, type Verify, type Wraps
 } from './entries.js'

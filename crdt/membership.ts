@@ -1,4 +1,4 @@
-import { compareEntries, type LogEntry, type RemoveEntry, type Role } from './entries.js'
+import { compareEntries, type GroupPolicy, type LogEntry, type RemoveEntry, type Role } from './entries.js'
 import type { Timestamp } from './hlc.js'
 
 /** Where an event sits in the one order every replica uses. */
@@ -41,6 +41,7 @@ export class Membership {
   name: string | null = null
   creator: string | null = null
   createdAt: Timestamp | null = null
+  policy: GroupPolicy = {}
   readonly members = new Map<string, Member>()
   /** group keys in the order they were created; the last is the current one */
   readonly keys: GroupKeyRecord[] = []
@@ -147,6 +148,7 @@ export class Membership {
       this.creator = e.by
       this.name = e.name
       this.createdAt = e.ts
+      this.policy = e.policy ?? {}
       this.members.set(e.by, { peerId: e.by, role: 'owner', box: e.box, since: e.ts })
       this.setRole(e.by, e, 'owner')
       this.addKey(e, e.wraps)

@@ -17,7 +17,7 @@ import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService, type SyncGroup } from './sync.js'
-import { admit, DEFAULT_INVITE_TTL_MS, grantMissing, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, setRole, writeCreate, type Me } from './trust/actions.js'
+import { admit, DEFAULT_INVITE_TTL_MS, grantMissing, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
 import { auditLines } from './trust/audit.js'
 import { docCrypto, signerFor, verifySignature } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
@@ -242,11 +242,12 @@ export class OutpostNode extends EventEmitter {
     this.removeAllListeners()
   }
 
-  async createGroup (name: string): Promise<{ groupId: GroupId, invite: string }> {
+  /** `auditDeletes`: message deletions go into the group's audit trail (fixed at creation). */
+  async createGroup (name: string, options: { auditDeletes?: boolean } = {}): Promise<{ groupId: GroupId, invite: string }> {
     this.assertRunning()
     const nonce = newGroupNonce()
     const group = await this.groups.create(groupIdOf(this.me, nonce), name)
-    writeCreate(group.doc, this.me, group.info.name, nonce, this.clock.tick())
+    writeCreate(group.doc, this.me, group.info.name, nonce, this.clock.tick(), { auditDeletes: options.auditDeletes === true })
     await group.persisted.flushed()
     this.addGroup(group)
     return { groupId: group.info.groupId, invite: this.invite(group.info.groupId) }
@@ -336,6 +337,26 @@ export class OutpostNode extends EventEmitter {
     return this.entry(message)
   }
 
+  /** Deletes a message: one's own, or anyone's for owners and admins. */
+  async deleteMessage (groupId: string, messageId: string): Promise<HistoryEntry> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    this.assertNotRemoved(group)
+    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
+    group.doc.delete(messageId, this.clock.tick())
+    await group.persisted.flushed()
+    return this.entry(group.doc.get(messageId) as ChatMessage)
+  }
+
+  /** Hands every member a fresh group key (owners and admins); later messages use it. */
+  async rotateKey (groupId: string): Promise<{ keyId: string }> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    const entry = rotate(group.doc, this.me, this.clock.tick())
+    await group.persisted.flushed()
+    return { keyId: entry.id }
+  }
+
   /** The latest `limit` messages of a group (all when omitted), oldest first. */
   history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] {
     const group = this.groups.require(groupId)
@@ -381,7 +402,8 @@ export class OutpostNode extends EventEmitter {
   /** The group's audit trail as JSON lines (see trust/audit.ts). */
   auditExport (groupId: string): string[] {
     const group = this.groups.require(groupId)
-    return auditLines(group.info.groupId, group.doc.membership, this.me)
+    const deletes = group.doc.membership.policy.auditDeletes === true ? group.doc.deleteEvents() : []
+    return auditLines(group.info.groupId, group.doc.membership, this.me, deletes)
   }
 
   peers (): PeerStatus[] {

@@ -38,7 +38,16 @@ export const routes: Route[] = [
     run: node => ({ peerId: node.peerId, name: node.name, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length })
   },
   { method: 'GET', path: /^\/v1\/groups$/, run: node => node.listGroups() },
-  { method: 'POST', path: /^\/v1\/groups$/, status: 201, run: async (node, { body }) => await node.createGroup(stringField(body, 'name')) },
+  {
+    method: 'POST',
+    path: /^\/v1\/groups$/,
+    status: 201,
+    run: async (node, { body }) => {
+      if (body.auditDeletes != null && typeof body.auditDeletes !== 'boolean') throw new InvalidRequestError("field 'auditDeletes' must be true or false")
+      return await node.createGroup(stringField(body, 'name'), { auditDeletes: body.auditDeletes === true })
+    }
+  },
+  { method: 'POST', path: new RegExp(`^/v1/groups/${GROUP}/rotate$`), run: async (node, { params }) => await node.rotateKey(params[0]) },
   { method: 'POST', path: /^\/v1\/groups\/join$/, run: async (node, { body }) => await node.joinGroup(stringField(body, 'invite')) },
   {
     method: 'GET',
@@ -83,6 +92,11 @@ export const routes: Route[] = [
     method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/edit$`),
     run: async (node, { params, body }) => await node.edit(params[0], params[1], stringField(body, 'text'))
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/delete$`),
+    run: async (node, { params }) => await node.deleteMessage(params[0], params[1])
   },
   { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
   { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }

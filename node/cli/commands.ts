@@ -78,12 +78,12 @@ export const commands: Record<string, Command> = {
     }
   },
   'group create': {
-    usage: 'group create NAME',
-    summary: 'create a group and print its invite',
-    options: [],
+    usage: 'group create NAME [--audit-deletes]',
+    summary: 'create a group and print its invite; --audit-deletes puts message deletions in its audit trail',
+    options: ['audit-deletes'],
     args: 1,
-    run: async ({ args, dataDir }) => {
-      const r = await (await api(dataDir)).post<{ groupId: string, invite: string }>('/v1/groups', { name: args[0] })
+    run: async ({ args, values, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ groupId: string, invite: string }>('/v1/groups', { name: args[0], ...(values['audit-deletes'] === true ? { auditDeletes: true } : {}) })
       return { json: r, text: `group ${r.groupId}\ninvite: ${r.invite}` }
     }
   },

@@ -22,7 +22,8 @@ const OPTIONS = {
   role: { type: 'string' },
   ttl: { type: 'string' },
   for: { type: 'string' },
-  out: { type: 'string' }
+  out: { type: 'string' },
+  'audit-deletes': { type: 'boolean' }
 } as const
 
 class UsageError extends Error {}

@@ -56,6 +56,26 @@ export const trustCommands: Record<string, Command> = {
       return { json: { messageId: m.id, edits: m.edits }, text: `${m.id} edited (${m.edits})` }
     }
   },
+  'group rotate': {
+    usage: 'group rotate GROUP',
+    summary: 'hand every member a fresh group key (owner or admin)',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ keyId: string }>(`/v1/groups/${enc(args[0])}/rotate`, {})
+      return { json: r, text: `new group key ${r.keyId}` }
+    }
+  },
+  delete: {
+    usage: 'delete GROUP ID',
+    summary: 'delete a message (your own; owners and admins: anyone\'s)',
+    options: [],
+    args: 2,
+    run: async ({ args, dataDir }) => {
+      const m = await (await api(dataDir)).post<HistoryEntry>(`/v1/groups/${enc(args[0])}/messages/${enc(args[1])}/delete`, {})
+      return { json: { messageId: m.id, deleted: m.deleted }, text: `${m.id} deleted` }
+    }
+  },
   'audit export': {
     usage: 'audit export GROUP [--out FILE]',
     summary: 'write the group\'s signed, hash-chained audit trail as JSON lines',

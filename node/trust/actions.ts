@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import {
   groupIdFor, newEventId, signingBytes, verifyJoin, NotAllowedError,
-  type AdmitEntry, type CreateEntry, type GrantEntry, type GroupDoc, type GroupId, type JoinRequest, type RemoveEntry,
-  type Role, type RoleEntry, type SignedInvite, type Timestamp, type Wraps
+  type AdmitEntry, type CreateEntry, type GrantEntry, type GroupDoc, type GroupId, type GroupPolicy, type JoinRequest, type RemoveEntry,
+  type Role, type RoleEntry, type RotateEntry, type SignedInvite, type Timestamp, type Wraps
 } from '../../crdt/index.js'
 import { newGroupKey, verifySignature, wrap, type BoxKey } from './keys.js'
 
@@ -29,10 +29,11 @@ export function groupIdOf (me: Me, nonce: string): GroupId {
 }
 
 /** The group's first entry: the creator as owner, and the first group key wrapped to them. */
-export function writeCreate (doc: GroupDoc, me: Me, name: string, nonce: string, ts: Timestamp): CreateEntry {
+export function writeCreate (doc: GroupDoc, me: Me, name: string, nonce: string, ts: Timestamp, policy: GroupPolicy = {}): CreateEntry {
   const id = newEventId(me.peerId)
   const wraps = { [me.peerId]: wrap(doc.groupId, id, me.box.publicKey, newGroupKey()) }
-  return doc.write<CreateEntry>('log', { kind: 'create', id, by: me.peerId, ts, name, nonce, box: me.box.publicKey, wraps })
+  const withPolicy = policy.auditDeletes === true ? { policy } : {}
+  return doc.write<CreateEntry>('log', { kind: 'create', id, by: me.peerId, ts, name, nonce, box: me.box.publicKey, wraps, ...withPolicy })
 }
 
 export function makeInvite (me: Me, groupId: GroupId, name: string, role: Exclude<Role, 'owner'>, expires: number, forPeer?: string): SignedInvite {
@@ -82,6 +83,18 @@ export function setRole (doc: GroupDoc, me: Me, target: string, role: Exclude<Ro
     throw new NotAllowedError(`${doc.membership.role(me.peerId) ?? 'a non-member'} may not make ${target} ${role}`)
   }
   return doc.write<RoleEntry>('log', { kind: 'role', id: newEventId(me.peerId), by: me.peerId, ts, target, role })
+}
+
+/** A fresh group key for every current member (owners and admins), e.g. on a schedule. */
+export function rotate (doc: GroupDoc, me: Me, ts: Timestamp): RotateEntry {
+  const m = doc.membership
+  const role = m.role(me.peerId)
+  if (role !== 'owner' && role !== 'admin') throw new NotAllowedError(`only owners and admins rotate the key (this node is ${role ?? 'not a member'})`)
+  const id = newEventId(me.peerId)
+  const key = newGroupKey()
+  const wraps: Record<string, string> = {}
+  for (const member of m.members.values()) wraps[member.peerId] = wrap(doc.groupId, id, member.box, key)
+  return doc.write<RotateEntry>('log', { kind: 'rotate', id, by: me.peerId, ts, wraps })
 }
 
 /** Removes a member and hands a fresh group key to everyone else. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson, parseLogEntry, shown, verifyEntry, isGroupId, type GroupId, type LogEntry, type Membership } from '../../crdt/index.js'
+import { canonicalJson, compareEntries, parseLogEntry, parseMessageEvent, shown, verifyEntry, isGroupId, type DeleteEvent, type Entry, type GroupId, type Membership } from '../../crdt/index.js'
 import type { Me } from './actions.js'
 import { verifySignature } from './keys.js'
 
@@ -10,6 +10,7 @@ import { verifySignature } from './keys.js'
  * node signs. Altering a line breaks its hash or its signature; removing one breaks the
  * chain at the next; cutting the end breaks the seal.
  *
+ * Message deletions are included when the group's policy says so (`auditDeletes`).
  * Lines: {"type":"header",...} then {"type":"entry","seq","status","entry"} per entry, each
  * with "prev" and "hash", then {"type":"seal","head","count","by","sig"}.
  */
@@ -24,7 +25,11 @@ function sealBytes (groupId: string, head: string, count: number): Buffer {
   return Buffer.from(`outpost/audit-seal/2\n${groupId}\n${head}\n${count}`)
 }
 
-export function auditLines (groupId: GroupId, membership: Membership, me: Me, now = Date.now()): string[] {
+/**
+ * `deletes`: the group's valid message deletions, included when its policy asks for them
+ * (merged into the same order).
+ */
+export function auditLines (groupId: GroupId, membership: Membership, me: Me, deletes: DeleteEvent[] = [], now = Date.now()): string[] {
   const lines: string[] = []
   let prev = ZERO
   const push = (body: object): void => {
@@ -33,10 +38,9 @@ export function auditLines (groupId: GroupId, membership: Membership, me: Me, no
     prev = hash
   }
   const ignored = new Map(membership.ignored.map(i => [i.entry.id, i.why]))
-  const all: LogEntry[] = [...membership.valid, ...membership.ignored.map(i => i.entry)]
-  const order = new Map(membership.valid.map((e, i) => [e.id, i]))
-  all.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity))
-  push({ type: 'header', group: groupId, name: membership.name, exportedBy: me.peerId, exportedAt: new Date(now).toISOString(), entries: all.length })
+  const all: Entry[] = [...membership.valid, ...membership.ignored.map(i => i.entry), ...deletes]
+  all.sort(compareEntries)
+  push({ type: 'header', group: groupId, name: membership.name, policy: membership.policy, exportedBy: me.peerId, exportedAt: new Date(now).toISOString(), entries: all.length })
   all.forEach((entry, seq) => { push({ type: 'entry', seq, status: ignored.has(entry.id) ? `ignored: ${ignored.get(entry.id) as string}` : 'valid', entry }) })
   const count = all.length
   const sig = Buffer.from(me.sign(sealBytes(groupId, prev, count))).toString('base64')
@@ -90,7 +94,9 @@ export function verifyAudit (text: string): AuditReport {
     } else if (body.type === 'entry') {
       if (body.seq !== entries) return broken(at, `entry ${shown(body.seq)} out of sequence`)
       try {
-        if (!verifyEntry(group as GroupId, parseLogEntry(body.entry), verifySignature)) return broken(at, 'the entry\'s signature does not verify')
+        const kind = (body.entry as { kind?: unknown } | null)?.kind
+        const entry = kind === 'delete' ? parseMessageEvent(body.entry) : parseLogEntry(body.entry)
+        if (!verifyEntry(group as GroupId, entry, verifySignature)) return broken(at, 'the entry\'s signature does not verify')
       } catch (err) {
         return broken(at, (err as Error).message)
       }

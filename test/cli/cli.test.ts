@@ -175,6 +175,15 @@ describe('the outpost CLI contract', function () {
     await cli(alice, 'group', 'role', groupId, 'Bob', 'member')
     await waitFor('bob to be a member again', async () => (await cli(bob, 'group', 'members', groupId)).some((m: Json) => m.self === true && m.role === 'member'))
 
+    // A rotated key reaches bob; he still posts, and deletes his own message.
+    const rotated = await cli(alice, 'group', 'rotate', groupId)
+    assert.match(rotated.keyId, /^[0-9a-f]{24}$/)
+    assertFails(await runCli(['group', 'rotate', groupId], { dataDir: bob }), 1, /only owners and admins rotate/)
+    await waitFor('bob to hold the new key', async () => (await runCli(['send', groupId, 'after the rotation'], { dataDir: bob })).code === 0)
+    const mine = ((await cli(bob, 'history', groupId)) as Json[]).find(m => m.text === 'after the rotation')
+    assert.deepEqual(await cli(bob, 'delete', groupId, mine?.id), { messageId: mine?.id, deleted: true })
+    await waitFor('the delete on alice', async () => ((await cli(alice, 'history', groupId)) as Json[]).some(m => m.id === mine?.id && m.deleted === true && m.text === ''))
+
     // A second group: bob joins as read-only by invite, then is removed.
     const other = await cli(alice, 'group', 'create', 'short-lived')
     const readOnlyInvite = await cli(alice, 'group', 'invite', other.groupId, '--role', 'read-only', '--ttl', '1h')

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { canonicalJson } from '../../crdt/index.js'
-import { remove, setRole } from '../../node/trust/actions.js'
+import { GroupDoc } from '../../crdt/index.js'
+import { groupIdOf, newGroupNonce, remove, setRole, writeCreate } from '../../node/trust/actions.js'
 import { auditLines, verifyAudit } from '../../node/trust/audit.js'
 import { letIn, newGroup, nextTs, testAuthor, type TestAuthor } from '../helpers/authors.js'
 
@@ -52,6 +53,21 @@ describe('audit trail', () => {
     const truncated = verifyAudit(lines.slice(0, -2).join('\n'))
     assert.equal(truncated.ok, false)
     assert.match(truncated.why ?? '', /without a seal/)
+  })
+
+  it('includes message deletions when the group\'s policy asks for them, and they verify', async () => {
+    const nonce = newGroupNonce()
+    const doc = new GroupDoc(groupIdOf(owner.me, nonce), owner.crypto)
+    writeCreate(doc, owner.me, 'records', nonce, nextTs(), { auditDeletes: true })
+    const m = doc.post({ text: 'to be withdrawn', name: 'o' }, nextTs())
+    doc.delete(m.id, nextTs())
+    const exported = auditLines(doc.groupId, doc.membership, owner.me, doc.deleteEvents())
+    assert.deepEqual(exported.slice(1, -1).map(l => (JSON.parse(l) as { entry: { kind: string } }).entry.kind), ['create', 'delete'])
+    assert.equal(JSON.parse(exported[0]).policy.auditDeletes, true)
+    assert.equal(verifyAudit(exported.join('\n')).ok, true)
+    const altered = [...exported]
+    altered[2] = altered[2].replace(m.id, m.id.slice(0, -1) + (m.id.endsWith('0') ? '1' : '0'))
+    assert.equal(verifyAudit(altered.join('\n')).brokenAt, 3)
   })
 
   it('fails when an entry is re-signed by someone else, even with the chain recomputed', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { compareMessages, GroupDoc, HybridClock, InvalidUpdateError, NotAllowedError, newEventId, signingBytes, type ChatMessage, type EditEvent, type PostEvent } from '../../crdt/index.js'
-import { remove, setRole } from '../../node/trust/actions.js'
+import { remove, rotate, setRole } from '../../node/trust/actions.js'
 import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
 import { seededRandom } from '../helpers/messages.js'
 
@@ -219,6 +219,41 @@ describe('GroupDoc', function () {
       assert.deepEqual(a.latest().map(m => m.text), ['from carol'])
       assert.equal(a.get(bobs.id), undefined)
     })
+  })
+
+  it('deletes: the author or an admin; a member deleting another\'s message is refused', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    letIn(a, alice, carol)
+    const b = replicaOf(a, bob)
+    const bobs = post(b, bob, 'oops')
+    const alices = post(a, alice, 'announcement')
+    a.applyUpdate(b.diff(a.stateVector()), 'remote')
+    const c = replicaOf(a, carol)
+    assert.throws(() => c.delete(alices.id, nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
+    // carol's software deletes anyway: every other node refuses it.
+    const evil = new Y.Doc()
+    const unsigned = { kind: 'delete', id: newEventId(carol.peerId), by: carol.peerId, ts: nextTs(), target: alices.id, v: 2, cid: evil.clientID, clk: 0 }
+    evil.getMap('messages').set(unsigned.id, { ...unsigned, sig: Buffer.from(carol.crypto.sign(signingBytes(a.groupId, 'entry', unsigned))).toString('base64') })
+    assert.ok(a.applyUpdate(Y.encodeStateAsUpdate(evil), 'remote').rejected.some(r => /another author/.test(r.why)))
+    assert.equal(a.get(alices.id)?.deleted, false)
+    b.delete(bobs.id, nextTs())
+    a.applyUpdate(b.diff(a.stateVector()), 'remote')
+    assert.deepEqual([a.get(bobs.id)?.deleted, a.get(bobs.id)?.text], [true, ''])
+    a.delete(alices.id, nextTs())
+    assert.equal(a.get(alices.id)?.deleted, true)
+    assert.equal(a.deleteEvents().length, 2)
+  })
+
+  it('rotates the key for every member on request', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    const before = a.currentKey()?.keyId
+    rotate(a, alice.me, nextTs())
+    const b = replicaOf(a, bob)
+    assert.notEqual(a.currentKey()?.keyId, before)
+    assert.equal(b.currentKey()?.keyId, a.currentKey()?.keyId)
+    assert.throws(() => rotate(b, bob.me, nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
   })
 
   it('hands a fresh key to everyone but the removed member', () => {
