@@ -242,10 +242,14 @@ export class SyncService {
       // Read while writing: if both sides wrote large diffs before reading, flow control
       // would stall both.
       const reading = this.receiveUpdates(receive, ours, peer)
-      await this.sendUpdates(send, hello, ours, who)
-      for (const refusal of refusals) await send(refusal)
-      await send({ type: 'done' })
-      await reading
+      const writing = (async () => {
+        await this.sendUpdates(send, hello, ours, who)
+        for (const refusal of refusals) await send(refusal)
+        await send({ type: 'done' })
+      })()
+      // Both directions are awaited together: when the peer hangs up, both fail, and a
+      // failure of the one not awaited would be an unhandled rejection (it ended the process).
+      await Promise.all([reading, writing])
       await stream.close({ signal })
       this.stats.exchanges++
       this.failing.delete(peer.toString())

@@ -48,6 +48,7 @@ export async function runStart (options: StartOptions): Promise<void> {
   // Benchmarks only: the same node with signatures and encryption off, to measure their cost.
   const insecure = process.env.OUTPOST_BENCH_INSECURE === '1'
   if (insecure) process.stderr.write('outpost: OUTPOST_BENCH_INSECURE=1: signatures and encryption are OFF (benchmark use only)\n')
+  reportUnhandledRejections()
   const node = await OutpostNode.create({
     insecure,
     dataDir: options.dataDir.path,
@@ -100,4 +101,17 @@ export async function runStart (options: StartOptions): Promise<void> {
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
   })
+}
+
+/**
+ * Last line of defence at the process boundary: a promise rejected with nobody listening
+ * (a bug, most likely on a peer-facing path) is reported on stderr with its stack, and the
+ * node keeps serving everyone else instead of exiting. Installed while the node runs.
+ */
+export function reportUnhandledRejections (): () => void {
+  const onRejection = (reason: unknown): void => {
+    process.stderr.write(`outpost: unhandled rejection (a bug; the node carries on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}\n`)
+  }
+  process.on('unhandledRejection', onRejection)
+  return () => { process.off('unhandledRejection', onRejection) }
 }

@@ -72,6 +72,41 @@ describe('hostile input from a peer', function () {
   })
 })
 
+describe('a peer that hangs up in the middle of a sync exchange', function () {
+  this.timeout(30_000)
+
+  it('never takes the node down (both directions of the exchange fail, both are handled)', async () => {
+    const node = await startNode({ name: 'target' })
+    const attacker = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: LOOPBACK_LISTEN, mdns: false })
+    await attacker.start()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      await node.createGroup('busy')
+      await attacker.dial(node.host.getMultiaddrs())
+      // Fewer streams than the flood guard's burst, so each one reaches the exchange.
+      for (let i = 0; i < 16; i++) {
+        const stream = await attacker.dialProtocol(node.host.peerId, SYNC_PROTOCOL)
+        try {
+          stream.send(lp.encode.single(encodeSyncFrame({ type: 'hello', name: 'gone', groups: [] })).subarray())
+          // Hang up at once, or after the node has started answering.
+          if (i % 2 === 1) await new Promise(resolve => setTimeout(resolve, 1))
+        } catch { /* the node may have ended it first */ }
+        stream.abort(new Error('hung up'))
+      }
+      await new Promise(resolve => setTimeout(resolve, 500))
+      assert.deepEqual(unhandled.map(r => (r as Error).message), [])
+      assert.ok(node.running)
+      const { groupId } = await node.createGroup('still here')
+      assert.equal((await node.send(groupId, 'alive')).text, 'alive')
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      await Promise.all([node.stop(), attacker.stop()])
+    }
+  })
+})
+
 describe('duplicate connections between two peers', function () {
   this.timeout(30_000)
 
