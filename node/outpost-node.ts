@@ -3,10 +3,9 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MAX_TEXT_BYTES, MemoryKv, isMessageId, isRole, parseJoin, parseLogEntry, verifyEntry, type RemoveEntry, type ChatMessage, type ChangeOrigin, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
+import { HybridClock, MAX_TEXT_BYTES, MemoryKv, NotAllowedError, isMessageId, isRole, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { NotAllowedError } from '../crdt/index.js'
 import { InvalidInviteError, InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
@@ -16,12 +15,16 @@ import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
-import { SyncService, type SyncGroup } from './sync.js'
-import { admit, DEFAULT_INVITE_TTL_MS, grantMissing, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
+import { SyncService } from './sync.js'
+import { GroupMembership } from './group-membership.js'
+import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
+import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
 import { auditLines } from './trust/audit.js'
-import { docCrypto, signerFor, verifySignature } from './trust/keys.js'
+import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
 import { decodeInvite, encodeInvite } from './wire/invite.js'
+
+export type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
 
 const log = logger('outpost:node')
 
@@ -60,59 +63,6 @@ export interface OutpostNodeInit {
   insecure?: boolean
 }
 
-export interface MemberSummary {
-  peerId: string
-  name?: string
-  role: Role
-  /** ms since the epoch when the member was let in */
-  since: number
-  /** whether this node has a connection to the member now */
-  connected: boolean
-  self: boolean
-  safetyNumber: string
-}
-
-export interface InviteOptions {
-  role?: Exclude<Role, 'owner'>
-  /** the invite stops working this long from now (default 7 days) */
-  ttlMs?: number
-  /** only this PeerId may join with it */
-  for?: string
-}
-
-export interface HistoryEntry {
-  id: string
-  author: string
-  authorName: string
-  /** wall-clock ms of the hybrid logical clock */
-  ts: number
-  /** full hybrid-logical-clock timestamp, for tie-breaking */
-  hlc: { ms: number, c: number }
-  text: string
-  replyTo?: string
-  edits: number
-  deleted: boolean
-}
-
-export interface GroupSummary {
-  groupId: string
-  name: string
-  joinedAt: number
-  messages: number
-  topic: string
-  /** this node's role; null while it waits for a member to let it in, or once removed */
-  role: Role | null
-  members: number
-  /** set once a member told us (with the signed entry) that we were removed */
-  removed?: { by: string, at: number }
-}
-
-export interface MessageEvent {
-  groupId: GroupId
-  message: HistoryEntry
-  origin: ChangeOrigin
-}
-
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 
 /**
@@ -124,8 +74,6 @@ export class OutpostNode extends EventEmitter {
   private state: State = 'created'
   private readonly gossipRepair: GossipStreamRepair
 
-  private readonly grantTimers = new Map<string, NodeJS.Timeout>()
-
   private constructor (
     readonly host: Host,
     readonly identity: Identity,
@@ -135,7 +83,8 @@ export class OutpostNode extends EventEmitter {
     readonly discovery: Discovery,
     readonly sync: SyncService,
     readonly gossip: GossipService,
-    private readonly clock: HybridClock
+    private readonly clock: HybridClock,
+    private readonly membership: GroupMembership
   ) {
     super()
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
@@ -159,6 +108,7 @@ export class OutpostNode extends EventEmitter {
       const groups = new GroupRegistry(kv, crypto, { compactAfter: init.compactAfter })
       await groups.load()
       const clock = new HybridClock()
+      const membership = new GroupMembership({ groups, me, clock })
       const onDisk = init.kv == null && init.dataDir != null
       const staticPeers = [...(init.peers ?? []), ...(onDisk ? await readPeersFile(dataDir.peersFile) : [])]
       let discovery: Discovery | undefined
@@ -177,7 +127,7 @@ export class OutpostNode extends EventEmitter {
       const peers = discovery
       const sync = new SyncService({
         libp2p: host,
-        groups: () => groups.list().map(g => syncGroup(g, groups, me, clock)),
+        groups: () => groups.list().map(g => membership.syncGroup(g)),
         profileName: () => identity.profile.name,
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
         guard: host.services.floodGuard
@@ -189,7 +139,7 @@ export class OutpostNode extends EventEmitter {
         insecure: init.insecure,
         guard: host.services.floodGuard
       })
-      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock)
+      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership)
     } catch (err) {
       await kv.close()
       throw err
@@ -218,7 +168,7 @@ export class OutpostNode extends EventEmitter {
     await this.sync.start()
     await this.discovery.start()
     this.state = 'running'
-    for (const group of this.groups.list()) this.onMembership(group)
+    this.membership.start()
     log('node %s running on %s', this.peerId, this.addrs.join(', '))
   }
 
@@ -227,8 +177,7 @@ export class OutpostNode extends EventEmitter {
     if (this.state === 'stopped' || this.state === 'stopping') return
     const wasStarted = this.state !== 'created'
     this.state = 'stopping'
-    for (const timer of this.grantTimers.values()) clearTimeout(timer)
-    this.grantTimers.clear()
+    this.membership.stop()
     if (wasStarted) {
       await this.discovery.stop()
       await this.sync.stop()
@@ -282,23 +231,8 @@ export class OutpostNode extends EventEmitter {
     if (isNew) this.addGroup(group)
     if (signed.by !== this.peerId) this.discovery.addPeer(signed.by, addrs)
     this.sync.syncAll()
-    const admitted = await this.admission(group, options.waitMs ?? JOIN_WAIT_MS)
+    const admitted = await this.membership.admission(group, options.waitMs ?? JOIN_WAIT_MS)
     return { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name, admitted }
-  }
-
-  /** Resolves true once a member has let us in and handed us the key, false after `ms`. */
-  private async admission (group: Group, ms: number): Promise<boolean> {
-    const ready = (): boolean => group.doc.membership.role(this.peerId) != null && group.doc.currentKey() != null
-    if (ready() || ms <= 0) return ready()
-    return await new Promise(resolve => {
-      const done = (value: boolean): void => {
-        clearTimeout(timer)
-        off()
-        resolve(value)
-      }
-      const off = group.doc.onMembership(() => { if (ready()) done(true) })
-      const timer = setTimeout(() => { done(ready()) }, ms)
-    })
   }
 
   listGroups (): GroupSummary[] {
@@ -445,41 +379,13 @@ export class OutpostNode extends EventEmitter {
     throw new UnknownPeerError(`'${who}' is not a member of ${group.info.groupId}; see 'outpost group members'`)
   }
 
-  /**
-   * After membership news: drop our join request once we are in, and hand keys to members
-   * who lack one (owners and admins do; a short random delay lets one of them go first).
-   */
-  private onMembership (group: Group): void {
-    const role = group.doc.membership.role(this.peerId)
-    const removed = group.info.removed
-    // Let in again after the removal we were told of: the log now holds both.
-    if (removed != null && role != null && group.doc.membership.valid.some(e => e.id === removed.entry)) {
-      this.groups.setRemoved(group.info.groupId, null).catch(err => { log.error('cannot save membership: %s', (err as Error).message) })
-    }
-    if (role != null && group.info.join != null) this.groups.admitted(group.info.groupId).catch(err => { log.error('cannot save admission: %s', (err as Error).message) })
-    if (role !== 'owner' && role !== 'admin') return
-    const id = group.info.groupId
-    if (this.grantTimers.has(id)) return
-    const timer = setTimeout(() => {
-      this.grantTimers.delete(id)
-      if (this.state !== 'running') return
-      try {
-        if (grantMissing(group.doc, this.me, this.clock.tick()).length > 0) log('granted missing keys in %s', id)
-      } catch (err) {
-        log.error('cannot grant keys in %s: %s', id, (err as Error).message)
-      }
-    }, 200 + Math.floor(Math.random() * 800))
-    timer.unref()
-    this.grantTimers.set(id, timer)
-  }
-
   private watch (group: Group): void {
     group.doc.onMembership((membership, origin) => {
       if (origin === 'remote') {
         const last = membership.valid[membership.valid.length - 1]
         if (last != null) this.clock.observe(last.ts)
       }
-      this.onMembership(group)
+      this.membership.onNews(group)
     })
     group.doc.onMessages((messages, origin) => {
       if (origin === 'remote') this.clock.observe(messages[messages.length - 1].ts)
@@ -517,55 +423,4 @@ export class OutpostNode extends EventEmitter {
 function checkText (text: string): void {
   if (typeof text !== 'string' || text.trim().length === 0) throw new InvalidRequestError('the message text is empty')
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new InvalidRequestError(`the message is longer than ${MAX_TEXT_BYTES} bytes`)
-}
-
-/** A group as the sync service sees it: members get its history; joiners are checked. */
-function syncGroup (group: Group, registry: GroupRegistry, me: Me, clock: HybridClock): SyncGroup {
-  return {
-    groupId: group.info.groupId,
-    doc: group.doc,
-    isMember: peer => group.doc.membership.role(peer) != null,
-    joinRequest: () => group.info.join != null && group.doc.membership.role(me.peerId) == null
-      ? Buffer.from(JSON.stringify(group.info.join))
-      : undefined,
-    admit: (peer, bytes) => {
-      let why: string | null
-      try {
-        why = admit(group.doc, me, peer, parseJoin(JSON.parse(Buffer.from(bytes).toString('utf8'))), clock.tick())
-      } catch (err) {
-        why = (err as Error).message
-      }
-      if (why != null) log('did not admit %s to %s: %s', peer, group.info.groupId, why)
-      return why == null
-    },
-    removalOf: peer => {
-      const removal = group.doc.membership.removal(peer)
-      return removal == null ? undefined : Buffer.from(JSON.stringify(removal))
-    },
-    onRefused: (peer, proof) => {
-      const why = checkRemoval(group, me, proof)
-      if (typeof why === 'string') {
-        log.error('ignored a removal notice for %s from %s: %s', group.info.groupId, peer, why)
-        return
-      }
-      if (group.info.removed?.entry === why.id) return
-      log('%s says this node was removed from %s by %s', peer, group.info.groupId, why.by)
-      registry.setRemoved(group.info.groupId, { entry: why.id, by: why.by, at: why.ts.ms, reportedBy: peer })
-        .catch(err => { log.error('cannot save removal: %s', (err as Error).message) })
-    }
-  }
-}
-
-/** A removal notice is believed only if it is a valid removal of us by someone who could. */
-function checkRemoval (group: Group, me: Me, proof: Uint8Array): RemoveEntry | string {
-  let entry
-  try {
-    entry = parseLogEntry(JSON.parse(Buffer.from(proof).toString('utf8')))
-  } catch (err) {
-    return (err as Error).message
-  }
-  if (entry.kind !== 'remove' || entry.target !== me.peerId) return 'not a removal of this node'
-  if (!verifyEntry(group.info.groupId, entry, verifySignature)) return 'a bad signature'
-  if (!group.doc.membership.canModerateAt(entry.by, entry)) return `${entry.by} could not remove members then, as far as this node knows`
-  return entry
 }

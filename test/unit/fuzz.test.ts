@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import * as Y from 'yjs'
 import { GroupDoc, InvalidMessageError, InvalidUpdateError, MAX_NAME_LENGTH, parseLogEntry, parseMessageEvent, ROLES, type GroupId } from '../../crdt/index.js'
 import { decodeGossip, decodeInvite, decodeSyncFrame, encodeGossip, encodeInvite, encodeSyncFrame, InvalidInviteError, MalformedFrameError, type GossipEnvelope, type Invite, type SyncFrame } from '../../node/index.js'
 import { makeInvite } from '../../node/trust/actions.js'

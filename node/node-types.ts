@@ -1,0 +1,56 @@
+import type { ChangeOrigin, GroupId, Role } from '../crdt/index.js'
+
+/** What the node's public methods answer (and so what the local API and CLI print). */
+
+export interface MemberSummary {
+  peerId: string
+  name?: string
+  role: Role
+  /** ms since the epoch when the member was let in */
+  since: number
+  /** whether this node has a connection to the member now */
+  connected: boolean
+  self: boolean
+  safetyNumber: string
+}
+
+export interface InviteOptions {
+  role?: Exclude<Role, 'owner'>
+  /** the invite stops working this long from now (default 7 days) */
+  ttlMs?: number
+  /** only this PeerId may join with it */
+  for?: string
+}
+
+export interface HistoryEntry {
+  id: string
+  author: string
+  authorName: string
+  /** wall-clock ms of the hybrid logical clock */
+  ts: number
+  /** full hybrid-logical-clock timestamp, for tie-breaking */
+  hlc: { ms: number, c: number }
+  text: string
+  replyTo?: string
+  edits: number
+  deleted: boolean
+}
+
+export interface GroupSummary {
+  groupId: string
+  name: string
+  joinedAt: number
+  messages: number
+  topic: string
+  /** this node's role; null while it waits for a member to let it in, or once removed */
+  role: Role | null
+  members: number
+  /** set once a member told us (with the signed entry) that we were removed */
+  removed?: { by: string, at: number }
+}
+
+export interface MessageEvent {
+  groupId: GroupId
+  message: HistoryEntry
+  origin: ChangeOrigin
+}
