@@ -1,4 +1,5 @@
 import { DocStore, GroupDoc, InvalidUpdateError, isGroupId, prefixRange, type DocCrypto, type GroupId, type JoinRequest, type KvStore, type PersistedDoc } from '../crdt/index.js'
+import { logger } from '@libp2p/logger'
 import { GROUP_TOPIC_PREFIX } from './constants.js'
 import { UnknownGroupError } from './errors.js'
 import { checkName } from './identity.js'
@@ -35,6 +36,7 @@ export function topicOf (groupId: GroupId): string {
 }
 
 const PREFIX = 'group!'
+const log = logger('outpost:groups')
 
 /** The groups this node belongs to, each with its open, persisted document. */
 export class GroupRegistry {
@@ -55,7 +57,12 @@ export class GroupRegistry {
       } catch (err) {
         throw new InvalidUpdateError(`the stored record ${key} of the data directory is corrupt (${(err as Error).message})`)
       }
-      await this.open(info)
+      const group = await this.open(info)
+      if (group.doc.membership.creator == null && info.join == null && group.doc.doc.getMap('meta').size > 0) {
+        // Written before entries were signed (wire and storage v1): nothing in it can be
+        // checked, so nothing of it is shown. The data stays on disk untouched.
+        log.error('group %s (%s) was stored by an older Outpost, before signed entries; it cannot be read and is shown empty', info.groupId, info.name)
+      }
     }
   }
 
