@@ -54,7 +54,19 @@ export interface PostEvent extends Signed { readonly kind: 'post', readonly key:
 export interface EditEvent extends Signed { readonly kind: 'edit', readonly target: MessageId, readonly key: string, readonly body: Uint8Array }
 /** Hides a post: by its author, or by an admin. */
 export interface DeleteEvent extends Signed { readonly kind: 'delete', readonly target: MessageId }
-export type MessageEvent = PostEvent | EditEvent | DeleteEvent
+/**
+ * Adds or takes back one person's reaction to a message; the body (sealed) holds
+ * {emoji, on}. Per (person, message, emoji) the latest event wins.
+ */
+export interface ReactEvent extends Signed { readonly kind: 'react', readonly target: MessageId, readonly key: string, readonly body: Uint8Array }
+/** Pins (`on`) or unpins a message for the group; the latest event per message wins. */
+export interface PinEvent extends Signed { readonly kind: 'pin', readonly target: MessageId, readonly on: boolean }
+export type MessageEvent = PostEvent | EditEvent | DeleteEvent | ReactEvent | PinEvent
+
+/** What a reaction's sealed body holds. */
+export interface ReactionBody { emoji: string, on: boolean }
+/** One emoji, possibly with modifiers and joiners (a grapheme or two), not a sentence. */
+export const MAX_EMOJI_LENGTH = 32
 
 /** What a post's sealed body holds. */
 export interface PostBody { text: string, name: string, replyTo?: MessageId, mentions?: string[] }
@@ -213,12 +225,17 @@ export function parseMessageEvent (value: unknown): MessageEvent {
       if (!isOwnId(e.target, e.by as string)) fail('an edit of another author\'s message')
       break
     case 'delete':
+    case 'react':
       if (!isMessageId(e.target)) fail('bad target')
+      break
+    case 'pin':
+      if (!isMessageId(e.target)) fail('bad target')
+      if (typeof e.on !== 'boolean') fail('bad pin flag')
       break
     default:
       fail(`unknown kind ${shown(e.kind)}`)
   }
-  if (e.kind !== 'delete') {
+  if (e.kind !== 'delete' && e.kind !== 'pin') {
     if (!isEntryId(e.key)) fail('bad key id')
     if (!isSealed(e.body)) fail('bad body')
   }
@@ -322,6 +339,18 @@ export function compareEntries (a: { ts: Timestamp, by: string, id: string }, b:
 /** Additional data bound into a sealed body: which group, entry and key it belongs to. */
 export function bodyAad (groupId: GroupId, entryId: string, keyId: string): Buffer {
   return Buffer.from(`outpost/body/2\n${groupId}\n${entryId}\n${keyId}`)
+}
+
+export function parseReactionBody (bytes: Uint8Array): ReactionBody {
+  let b: Record<string, unknown>
+  try {
+    b = asObject(JSON.parse(Buffer.from(bytes).toString('utf8')))
+  } catch {
+    return fail('garbled reaction')
+  }
+  if (!isShortString(b.emoji, MAX_EMOJI_LENGTH) || /\s/.test(b.emoji)) fail('bad emoji')
+  if (typeof b.on !== 'boolean') fail('bad reaction flag')
+  return b as unknown as ReactionBody
 }
 
 export function parsePostBody (bytes: Uint8Array): PostBody {

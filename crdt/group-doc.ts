@@ -1,14 +1,15 @@
 import * as Y from 'yjs'
 import { NoGroupKeyError, NotAllowedError } from './errors.js'
 import {
-  bodyAad, compareEntries, newEventId, parseLogEntry, parseMessageEvent, parsePostBody, signingBytes,
-  type DeleteEvent, type EditEvent, type Entry, type LogEntry, type MessageEvent, type PostBody, type PostEvent, type Unsigned, type Verify
+  bodyAad, compareEntries, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
+  type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
 } from './entries.js'
 import { guardUpdate, type MapName, type Rejection } from './guard.js'
 import type { Timestamp } from './hlc.js'
 import type { GroupId, MessageId } from './ids.js'
 import { Membership } from './membership.js'
 import { compareMessages, type ChatMessage } from './message.js'
+import { MessageIndex } from './message-index.js'
 
 /** Where a change came from; passed to listeners so the node knows what to publish. */
 export type ChangeOrigin = 'local' | 'remote' | 'storage'
@@ -51,11 +52,7 @@ export class GroupDoc {
   private readonly logEntries = new Map<string, LogEntry>()
   private folded: Membership = new Membership()
   private readonly keys = new Map<string, Uint8Array>()
-  private readonly posts = new Map<string, PostEvent>()
-  private readonly edits = new Map<string, EditEvent[]>()
-  private readonly deletes = new Map<string, DeleteEvent[]>()
-  /** opened bodies of posts and edits (null: not readable with the keys held) */
-  private readonly bodies = new Map<string, PostBody | null>()
+  private readonly index: MessageIndex
   /** visible messages in display order, and by id */
   private sorted: ChatMessage[] = []
   private readonly byId = new Map<string, ChatMessage>()
@@ -68,6 +65,7 @@ export class GroupDoc {
     this.doc = new Y.Doc({ gc: true })
     this.messages = this.doc.getMap('messages')
     this.log = this.doc.getMap('log')
+    this.index = new MessageIndex({ groupId, membership: () => this.folded, key: keyId => this.keys.get(keyId), open: crypto.open })
     this.doc.on('afterTransaction', (txn: Y.Transaction) => { this.onTransaction(txn) })
   }
 
@@ -117,25 +115,25 @@ export class GroupDoc {
     this.assertMayPost({ ts, by: this.crypto.self, id })
     const { keyId, sealed } = this.sealBody(id, body)
     // No need to open what we just sealed.
-    this.bodies.set(id, body)
+    this.index.remember(id, body)
     this.write<PostEvent>('messages', { kind: 'post', id, by: this.crypto.self, ts, key: keyId, body: sealed })
     return this.byId.get(id) as ChatMessage
   }
 
   edit (target: MessageId, text: string, name: string, ts: Timestamp): ChatMessage {
-    const post = this.posts.get(target)
+    const post = this.index.post(target)
     if (post == null || post.by !== this.crypto.self) throw new NotAllowedError('only the author edits a message')
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
     const { keyId, sealed } = this.sealBody(id, { text, name })
-    this.bodies.set(id, { text, name })
+    this.index.remember(id, { text, name })
     this.write<EditEvent>('messages', { kind: 'edit', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
     return this.byId.get(target) as ChatMessage
   }
 
   /** Hides a message: one's own, or anyone's for owners and admins. */
   delete (target: MessageId, ts: Timestamp): ChatMessage | undefined {
-    const post = this.posts.get(target)
+    const post = this.index.post(target)
     if (post == null) throw new NotAllowedError(`no message ${target} in this group`)
     const id = newEventId(this.crypto.self)
     const at = { ts, by: this.crypto.self, id }
@@ -147,9 +145,43 @@ export class GroupDoc {
 
   /** Valid delete events, in order (for the audit trail, where the group's policy asks). */
   deleteEvents (): DeleteEvent[] {
-    return [...this.deletes.values()].flat()
-      .filter(d => { const post = this.posts.get(d.target); return this.folded.roleAt(d.by, d) != null && (post == null || d.by === post.by || this.folded.canModerateAt(d.by, d)) })
-      .sort(compareEntries)
+    return this.index.deleteEvents()
+  }
+
+  /** Toggles this node's reaction `emoji` on a message; returns the message as it is now. */
+  react (target: MessageId, emoji: string, ts: Timestamp): ChatMessage {
+    if (this.byId.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
+    const trimmed = emoji.trim()
+    if (trimmed.length === 0 || trimmed.length > MAX_EMOJI_LENGTH || /\s/.test(trimmed)) throw new NotAllowedError('a reaction is one emoji (or a short word without spaces)')
+    const id = newEventId(this.crypto.self)
+    if (this.folded.roleAt(this.crypto.self, { ts, by: this.crypto.self, id }) == null) throw new NotAllowedError('this node is not a member of the group')
+    const body: ReactionBody = { emoji: trimmed, on: !this.index.reacted(target, this.crypto.self, trimmed) }
+    const { keyId, sealed } = this.seal(id, body)
+    this.index.remember(id, body)
+    this.write<ReactEvent>('messages', { kind: 'react', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
+    return this.byId.get(target) as ChatMessage
+  }
+
+  /** Pins or unpins a message for the whole group (members who may post). */
+  pin (target: MessageId, on: boolean, ts: Timestamp): ChatMessage {
+    if (this.byId.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
+    const id = newEventId(this.crypto.self)
+    this.assertMayPost({ ts, by: this.crypto.self, id })
+    this.write<PinEvent>('messages', { kind: 'pin', id, by: this.crypto.self, ts, target, on })
+    return this.byId.get(target) as ChatMessage
+  }
+
+  /** A message and the posts that reply to it, in display order. */
+  thread (id: MessageId): ChatMessage[] {
+    const parent = this.byId.get(id)
+    if (parent == null) return []
+    const replies = this.index.replyIds(id).map(r => this.byId.get(r as MessageId)).filter((m): m is ChatMessage => m != null)
+    return [parent, ...replies.sort(compareMessages)]
+  }
+
+  /** Pinned messages, in display order. */
+  pinned (): ChatMessage[] {
+    return this.sorted.filter(m => m.pinned)
   }
 
   /** Applies an update received from a peer, after guard.ts has removed what is not allowed. */
@@ -193,7 +225,7 @@ export class GroupDoc {
 
   /** Stored entries that failed validation (from a corrupt store). */
   get invalidEntries (): number {
-    return this.invalid
+    return this.invalid + this.index.invalid
   }
 
   get (id: MessageId): ChatMessage | undefined {
@@ -228,6 +260,10 @@ export class GroupDoc {
   }
 
   private sealBody (id: string, body: PostBody): { keyId: string, sealed: Uint8Array } {
+    return this.seal(id, body)
+  }
+
+  private seal (id: string, body: PostBody | ReactionBody): { keyId: string, sealed: Uint8Array } {
     const key = this.currentKey()
     if (key == null) throw new NoGroupKeyError('this node does not hold the group key yet; it arrives when a member syncs with it')
     const sealed = this.crypto.seal(key.key, Buffer.from(JSON.stringify(body)), bodyAad(this.groupId, id, key.keyId))
@@ -242,8 +278,7 @@ export class GroupDoc {
     const touched = new Set<string>()
     for (const key of messageKeys ?? []) {
       if (key == null) continue
-      const event = this.indexEvent(this.messages.get(key))
-      if (event != null) touched.add(event.kind === 'post' ? event.id : event.target)
+      for (const id of this.index.add(this.messages.get(key))) touched.add(id)
     }
     if (logKeys != null && logKeys.size > 0) {
       for (const key of logKeys) {
@@ -263,7 +298,7 @@ export class GroupDoc {
     if (touched.size === 0) return
     const changed: ChatMessage[] = []
     for (const id of touched) {
-      const next = this.view(id)
+      const next = this.index.view(id)
       const previous = this.byId.get(id)
       if (previous != null) this.unplace(previous)
       if (next != null) {
@@ -274,25 +309,6 @@ export class GroupDoc {
     this.emit(changed, origin)
   }
 
-  private indexEvent (value: unknown): MessageEvent | null {
-    let event: MessageEvent
-    try {
-      event = parseMessageEvent(value)
-    } catch {
-      this.invalid++
-      return null
-    }
-    if (event.kind === 'post') {
-      this.posts.set(event.id, event)
-    } else {
-      const index = event.kind === 'edit' ? this.edits : this.deletes
-      const list = (index as Map<string, MessageEvent[]>).get(event.target) ?? []
-      list.push(event)
-      ;(index as Map<string, MessageEvent[]>).set(event.target, list)
-    }
-    return event
-  }
-
   private unwrapKeys (): void {
     for (const record of this.folded.keys) {
       if (this.keys.has(record.keyId)) continue
@@ -301,57 +317,8 @@ export class GroupDoc {
       const key = this.crypto.unwrap(this.groupId, record.keyId, wrap)
       if (key != null) {
         this.keys.set(record.keyId, key)
-        // Bodies that could not be opened before may open now.
-        for (const [id, body] of this.bodies) if (body === null) this.bodies.delete(id)
+        this.index.retryUnreadable()
       }
-    }
-  }
-
-  private body (event: PostEvent | EditEvent): PostBody | null {
-    const cached = this.bodies.get(event.id)
-    if (cached !== undefined) return cached
-    const key = this.keys.get(event.key)
-    let body: PostBody | null = null
-    if (key != null) {
-      const plain = this.crypto.open(key, event.body, bodyAad(this.groupId, event.id, event.key))
-      try {
-        body = plain == null ? null : parsePostBody(plain)
-      } catch {
-        body = null
-      }
-      if (plain == null || body == null) this.invalid++
-    }
-    this.bodies.set(event.id, body)
-    return body
-  }
-
-  /** A post as members see it now, or null when it is not readable or not allowed. */
-  private view (id: string): ChatMessage | null {
-    const post = this.posts.get(id)
-    if (post == null || !this.folded.canPostAt(post.by, post)) return null
-    const body = this.body(post)
-    if (body == null) return null
-    let text = body.text
-    let edits = 0
-    const ownEdits = (this.edits.get(id) ?? []).filter(e => e.by === post.by && this.folded.canPostAt(e.by, e)).sort(compareEntries)
-    for (const e of ownEdits) {
-      const edited = this.body(e)
-      if (edited == null) continue
-      text = edited.text
-      edits++
-    }
-    const deleted = (this.deletes.get(id) ?? []).some(d => this.folded.roleAt(d.by, d) != null && (d.by === post.by || this.folded.canModerateAt(d.by, d)))
-    return {
-      id: post.id as MessageId,
-      author: post.by,
-      authorName: body.name,
-      ts: post.ts,
-      kind: 'text',
-      text: deleted ? '' : text,
-      ...(body.replyTo != null ? { replyTo: body.replyTo } : {}),
-      ...(body.mentions != null ? { mentions: body.mentions } : {}),
-      edits,
-      deleted
     }
   }
 
@@ -360,8 +327,8 @@ export class GroupDoc {
     const previous = new Map(this.byId)
     this.byId.clear()
     const list: ChatMessage[] = []
-    for (const id of this.posts.keys()) {
-      const message = this.view(id)
+    for (const id of this.index.postIds()) {
+      const message = this.index.view(id)
       if (message == null) continue
       list.push(message)
       this.byId.set(id, message)
@@ -370,7 +337,8 @@ export class GroupDoc {
     this.sorted = list
     const changed = list.filter(m => {
       const before = previous.get(m.id)
-      return before == null || before.text !== m.text || before.edits !== m.edits || before.deleted !== m.deleted
+      return before == null || before.text !== m.text || before.edits !== m.edits || before.deleted !== m.deleted ||
+        before.pinned !== m.pinned || before.replies !== m.replies || JSON.stringify(before.reactions) !== JSON.stringify(m.reactions)
     })
     this.emit(changed, origin)
   }

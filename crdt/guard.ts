@@ -131,6 +131,11 @@ function notAllowed (e: MessageEvent, membership: Membership): string | null {
     case 'delete':
       if (membership.roleAt(e.by, e) == null) return `a delete by ${e.by}, who is not a member`
       return isOwnId(e.target, e.by) || membership.canModerateAt(e.by, e) ? null : `a delete of another author's message by ${e.by}`
+    case 'react':
+      // Read-only members may react: it is not posting.
+      return membership.roleAt(e.by, e) != null ? null : `a reaction by ${e.by}, who is not a member`
+    case 'pin':
+      return membership.canPostAt(e.by, e) ? null : `a pin by ${e.by}, who may not post`
   }
 }
 

@@ -23,6 +23,11 @@ export interface ChatMessage {
   readonly mentions?: readonly string[]
   readonly edits: number
   readonly deleted: boolean
+  /** emoji -> the PeerIds that reacted with it */
+  readonly reactions: Readonly<Record<string, readonly string[]>>
+  readonly pinned: boolean
+  /** how many posts reply to this one (its thread) */
+  readonly replies: number
 }
 
 /** The display order, the same on every replica: (timestamp, author, id). */

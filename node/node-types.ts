@@ -32,8 +32,17 @@ export interface HistoryEntry {
   hlc: { ms: number, c: number }
   text: string
   replyTo?: string
+  /** PeerIds mentioned with @name, and 'all' for @all */
+  mentions?: string[]
+  /** whether this node's user is mentioned (by name or @all) */
+  mentionsMe: boolean
   edits: number
   deleted: boolean
+  /** emoji -> PeerIds that reacted with it */
+  reactions: Record<string, string[]>
+  pinned: boolean
+  /** number of replies (the thread under this message) */
+  replies: number
 }
 
 export interface GroupSummary {

@@ -28,6 +28,9 @@ export type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageE
 
 const log = logger('outpost:node')
 
+/** How `@all` is stored among a message's mentions. */
+export const MENTION_ALL = 'all'
+
 /** How long joining waits for a member to let us in before it answers anyway. */
 const JOIN_WAIT_MS = 10_000
 
@@ -255,7 +258,14 @@ export class OutpostNode extends EventEmitter {
     this.assertNotRemoved(group)
     checkText(text)
     if (options.replyTo != null && !isMessageId(options.replyTo)) throw new InvalidRequestError(`reply-to ${options.replyTo} is not a message id`)
-    const message = group.doc.post({ text, name: this.name, ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}) }, this.clock.tick())
+    if (options.replyTo != null && group.doc.get(options.replyTo as MessageId) == null) throw new InvalidRequestError(`no message ${options.replyTo} to reply to in group ${groupId}`)
+    const mentions = this.mentionsIn(group, text)
+    const message = group.doc.post({
+      text,
+      name: this.name,
+      ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}),
+      ...(mentions.length > 0 ? { mentions } : {})
+    }, this.clock.tick())
     await group.persisted.flushed()
     return this.entry(message)
   }
@@ -280,6 +290,42 @@ export class OutpostNode extends EventEmitter {
     group.doc.delete(messageId, this.clock.tick())
     await group.persisted.flushed()
     return this.entry(group.doc.get(messageId) as ChatMessage)
+  }
+
+  /** Toggles this node's reaction with `emoji` on a message. */
+  async react (groupId: string, messageId: string, emoji: string): Promise<HistoryEntry> {
+    const group = this.messageGroup(groupId, messageId)
+    const message = group.doc.react(messageId as MessageId, emoji, this.clock.tick())
+    await group.persisted.flushed()
+    return this.entry(message)
+  }
+
+  /** Pins (or, with `on: false`, unpins) a message for the group; without `on`, toggles. */
+  async pin (groupId: string, messageId: string, on?: boolean): Promise<HistoryEntry> {
+    const group = this.messageGroup(groupId, messageId)
+    const pinned = on ?? !(group.doc.get(messageId as MessageId)?.pinned ?? false)
+    const message = group.doc.pin(messageId as MessageId, pinned, this.clock.tick())
+    await group.persisted.flushed()
+    return this.entry(message)
+  }
+
+  /** A message and its replies, oldest first. */
+  thread (groupId: string, messageId: string): HistoryEntry[] {
+    const group = this.groups.require(groupId)
+    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
+    return group.doc.thread(messageId).map(m => this.entry(m))
+  }
+
+  pins (groupId: string): HistoryEntry[] {
+    return this.groups.require(groupId).doc.pinned().map(m => this.entry(m))
+  }
+
+  private messageGroup (groupId: string, messageId: string): Group {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    this.assertNotRemoved(group)
+    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
+    return group
   }
 
   /** Hands every member a fresh group key (owners and admins); later messages use it. */
@@ -404,9 +450,30 @@ export class OutpostNode extends EventEmitter {
       hlc: { ms: m.ts.ms, c: m.ts.c },
       text: m.text,
       ...(m.replyTo != null ? { replyTo: m.replyTo } : {}),
+      ...(m.mentions != null ? { mentions: [...m.mentions] } : {}),
+      mentionsMe: m.mentions != null && (m.mentions.includes(this.peerId) || m.mentions.includes(MENTION_ALL)),
       edits: m.edits,
-      deleted: m.deleted
+      deleted: m.deleted,
+      reactions: Object.fromEntries(Object.entries(m.reactions).map(([emoji, by]) => [emoji, [...by]])),
+      pinned: m.pinned,
+      replies: m.replies
     }
+  }
+
+  /**
+   * The members a text mentions: `@all`, and `@name` for every member whose display name
+   * (as this node knows it, spaces allowed) follows an @ in the text.
+   */
+  private mentionsIn (group: Group, text: string): string[] {
+    if (!text.includes('@')) return []
+    const found = new Set<string>()
+    if (/(^|\s)@all\b/i.test(text)) found.add(MENTION_ALL)
+    const lower = text.toLowerCase()
+    for (const peerId of group.doc.membership.members.keys()) {
+      const name = this.nameOf(peerId)
+      if (name != null && lower.includes(`@${name.toLowerCase()}`)) found.add(peerId)
+    }
+    return [...found]
   }
 
   private assertNotRemoved (group: Group): void {

@@ -95,6 +95,21 @@ export const routes: Route[] = [
   },
   {
     method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/react$`),
+    run: async (node, { params, body }) => await node.react(params[0], params[1], stringField(body, 'emoji'))
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/pin$`),
+    run: async (node, { params, body }) => {
+      if (body.on != null && typeof body.on !== 'boolean') throw new InvalidRequestError("field 'on' must be true or false")
+      return await node.pin(params[0], params[1], body.on as boolean | undefined)
+    }
+  },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/thread$`), run: (node, { params }) => node.thread(params[0], params[1]) },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/pins$`), run: (node, { params }) => node.pins(params[0]) },
+  {
+    method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/delete$`),
     run: async (node, { params }) => await node.deleteMessage(params[0], params[1])
   },

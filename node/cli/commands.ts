@@ -4,6 +4,7 @@ import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
 import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
 import { trustCommands } from './trust-commands.js'
+import { conversationCommands, messageLine } from './conversation-commands.js'
 import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
@@ -150,7 +151,7 @@ export const commands: Record<string, Command> = {
       const limit = intOption(values.limit, 'limit')
       const query = limit != null ? `?limit=${limit}` : ''
       const messages = await (await api(dataDir)).get<HistoryEntry[]>(`/v1/groups/${enc(args[0])}/messages${query}`)
-      return { json: messages, text: messages.map(m => `[${time(m.ts)}] ${m.authorName}: ${m.text}`).join('\n') }
+      return { json: messages, text: messages.map(messageLine).join('\n') }
     }
   },
   whois: {
@@ -182,5 +183,6 @@ export const commands: Record<string, Command> = {
       return { json: peers, text }
     }
   },
-  ...trustCommands
+  ...trustCommands,
+  ...conversationCommands
 }

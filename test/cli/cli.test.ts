@@ -184,6 +184,19 @@ describe('the outpost CLI contract', function () {
     assert.deepEqual(await cli(bob, 'delete', groupId, mine?.id), { messageId: mine?.id, deleted: true })
     await waitFor('the delete on alice', async () => ((await cli(alice, 'history', groupId)) as Json[]).some(m => m.id === mine?.id && m.deleted === true && m.text === ''))
 
+    // Gestures: a reply, a reaction and a pin, as a user types them.
+    const first = ((await cli(alice, 'history', groupId)) as Json[])[0]
+    const reply = await cli(bob, 'send', groupId, 'replying to the first', '--reply-to', first.id)
+    assert.deepEqual(await cli(bob, 'react', groupId, first.id, '👍'), { messageId: first.id, reactions: { '👍': [bobNode.ready.peerId] } })
+    assert.deepEqual(await cli(bob, 'pin', groupId, first.id), { messageId: first.id, pinned: true })
+    await waitFor('the thread on alice', async () => ((await cli(alice, 'thread', groupId, first.id)) as Json[]).length === 2)
+    const thread = (await cli(alice, 'thread', groupId, first.id)) as Json[]
+    assert.deepEqual(thread.map(m => m.id), [first.id, reply.messageId])
+    assert.deepEqual(((await cli(alice, 'pins', groupId)) as Json[]).map(m => m.id), [first.id])
+    const human = await runCli(['thread', groupId, first.id], { dataDir: alice, json: false })
+    assert.match(human.stdout, /Alice: first {2}\(pinned, 1 reply, 👍 1\)\n {2}↳ .*Bob: replying to the first\n$/)
+    assertFails(await runCli(['send', groupId, 'to nothing', '--reply-to', 'f'.repeat(24)], { dataDir: bob }), 1, /no message f+ to reply to/)
+
     // A second group: bob joins as read-only by invite, then is removed.
     const other = await cli(alice, 'group', 'create', 'short-lived')
     const readOnlyInvite = await cli(alice, 'group', 'invite', other.groupId, '--role', 'read-only', '--ttl', '1h')

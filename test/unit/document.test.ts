@@ -29,7 +29,7 @@ describe('hybrid logical clock', () => {
 describe('message order', () => {
   it('orders by timestamp, then author, then id', () => {
     const m = (author: string, ms: number, c: number): ChatMessage =>
-      ({ id: newEventId(author), author, authorName: author, ts: { ms, c }, kind: 'text', text: '', edits: 0, deleted: false })
+      ({ id: newEventId(author), author, authorName: author, ts: { ms, c }, kind: 'text', text: '', edits: 0, deleted: false, reactions: {}, pinned: false, replies: 0 })
     const list = [m('b', 2, 0), m('a', 2, 0), m('z', 1, 5), m('a', 1, 0), m('a', 2, 1)]
     const sorted = [...list].sort(compareMessages).map(x => `${x.ts.ms}.${x.ts.c}.${x.author}`)
     assert.deepEqual(sorted, ['1.0.a', '1.5.z', '2.0.a', '2.0.b', '2.1.a'])
@@ -243,6 +243,34 @@ describe('GroupDoc', function () {
     a.delete(alices.id, nextTs())
     assert.equal(a.get(alices.id)?.deleted, true)
     assert.equal(a.deleteEvents().length, 2)
+  })
+
+  it('reactions toggle per person and emoji, pins follow the latest event, replies form a thread', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    letIn(a, alice, carol, 'read-only')
+    const question = post(a, alice, 'lunch?')
+    const b = replicaOf(a, bob)
+    const c = replicaOf(a, carol)
+    b.react(question.id, '👍', nextTs())
+    b.react(question.id, '🎉', nextTs())
+    b.react(question.id, '🎉', nextTs()) // taken back
+    c.react(question.id, '👍', nextTs()) // read-only members may react
+    const reply = b.post({ text: 'yes', name: 'bob', replyTo: question.id }, nextTs())
+    assert.throws(() => c.pin(question.id, true, nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
+    b.pin(question.id, true, nextTs())
+    for (const other of [b, c]) a.applyUpdate(other.diff(a.stateVector()), 'remote')
+    const seen = a.get(question.id)
+    assert.deepEqual(seen?.reactions, { '👍': [bob.peerId, carol.peerId].sort() })
+    assert.equal(seen?.pinned, true)
+    assert.equal(seen?.replies, 1)
+    assert.deepEqual(a.thread(question.id).map(m => m.id), [question.id, reply.id])
+    assert.deepEqual(a.pinned().map(m => m.id), [question.id])
+    a.pin(question.id, false, nextTs())
+    assert.equal(a.get(question.id)?.pinned, false)
+    // The same view on every replica once they hold the same events.
+    b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    assert.deepEqual(b.get(question.id), a.get(question.id))
   })
 
   it('rotates the key for every member on request', () => {

@@ -1,0 +1,59 @@
+import type { HistoryEntry } from '../outpost-node.js'
+import { api, enc, time, type Command } from './shared.js'
+
+/** The daily gestures on messages: reactions, pins, threads (issue: conversations). */
+
+/** One message as a line: time, author, text, and what happened to it. */
+export function messageLine (m: HistoryEntry): string {
+  const marks = [
+    m.pinned ? 'pinned' : '',
+    m.edits > 0 ? 'edited' : '',
+    m.deleted ? 'deleted' : '',
+    m.replies > 0 ? `${m.replies} ${m.replies === 1 ? 'reply' : 'replies'}` : '',
+    ...Object.entries(m.reactions).map(([emoji, by]) => `${emoji} ${by.length}`)
+  ].filter(x => x !== '')
+  return `[${time(m.ts)}] ${m.authorName}: ${m.deleted ? '(deleted)' : m.text}${marks.length > 0 ? `  (${marks.join(', ')})` : ''}`
+}
+
+export const conversationCommands: Record<string, Command> = {
+  react: {
+    usage: 'react GROUP ID EMOJI',
+    summary: 'add your reaction to a message, or take it back if you had it',
+    options: [],
+    args: 3,
+    run: async ({ args, dataDir }) => {
+      const m = await (await api(dataDir)).post<HistoryEntry>(`/v1/groups/${enc(args[0])}/messages/${enc(args[1])}/react`, { emoji: args[2] })
+      return { json: { messageId: m.id, reactions: m.reactions }, text: messageLine(m) }
+    }
+  },
+  pin: {
+    usage: 'pin GROUP ID',
+    summary: 'pin a message for the group, or unpin it if it is pinned',
+    options: [],
+    args: 2,
+    run: async ({ args, dataDir }) => {
+      const m = await (await api(dataDir)).post<HistoryEntry>(`/v1/groups/${enc(args[0])}/messages/${enc(args[1])}/pin`, {})
+      return { json: { messageId: m.id, pinned: m.pinned }, text: `${m.id} ${m.pinned ? 'pinned' : 'unpinned'}` }
+    }
+  },
+  pins: {
+    usage: 'pins GROUP',
+    summary: 'list the group\'s pinned messages',
+    options: [],
+    args: 1,
+    run: async ({ args, dataDir }) => {
+      const pinned = await (await api(dataDir)).get<HistoryEntry[]>(`/v1/groups/${enc(args[0])}/pins`)
+      return { json: pinned, text: pinned.length === 0 ? 'nothing pinned' : pinned.map(messageLine).join('\n') }
+    }
+  },
+  thread: {
+    usage: 'thread GROUP ID',
+    summary: 'show a message and its replies, oldest first',
+    options: [],
+    args: 2,
+    run: async ({ args, dataDir }) => {
+      const thread = await (await api(dataDir)).get<HistoryEntry[]>(`/v1/groups/${enc(args[0])}/messages/${enc(args[1])}/thread`)
+      return { json: thread, text: thread.map((m, i) => `${i === 0 ? '' : '  ↳ '}${messageLine(m)}`).join('\n') }
+    }
+  }
+}
