@@ -61,7 +61,9 @@ export interface DeleteEvent extends Signed { readonly kind: 'delete', readonly 
 export interface ReactEvent extends Signed { readonly kind: 'react', readonly target: MessageId, readonly key: string, readonly body: Uint8Array }
 /** Pins (`on`) or unpins a message for the group; the latest event per message wins. */
 export interface PinEvent extends Signed { readonly kind: 'pin', readonly target: MessageId, readonly on: boolean }
-export type MessageEvent = PostEvent | EditEvent | DeleteEvent | ReactEvent | PinEvent
+/** "I have seen the conversation up to this message": the latest one per member counts. */
+export interface ReadEvent extends Signed { readonly kind: 'read', readonly target: MessageId }
+export type MessageEvent = PostEvent | EditEvent | DeleteEvent | ReactEvent | PinEvent | ReadEvent
 
 /** What a reaction's sealed body holds. */
 export interface ReactionBody { emoji: string, on: boolean }
@@ -226,6 +228,7 @@ export function parseMessageEvent (value: unknown): MessageEvent {
       break
     case 'delete':
     case 'react':
+    case 'read':
       if (!isMessageId(e.target)) fail('bad target')
       break
     case 'pin':
@@ -235,7 +238,7 @@ export function parseMessageEvent (value: unknown): MessageEvent {
     default:
       fail(`unknown kind ${shown(e.kind)}`)
   }
-  if (e.kind !== 'delete' && e.kind !== 'pin') {
+  if (e.kind !== 'delete' && e.kind !== 'pin' && e.kind !== 'read') {
     if (!isEntryId(e.key)) fail('bad key id')
     if (!isSealed(e.body)) fail('bad body')
   }

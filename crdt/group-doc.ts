@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { NoGroupKeyError, NotAllowedError } from './errors.js'
 import {
   bodyAad, compareEntries, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
-  type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
+  type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type ReadEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
 } from './entries.js'
 import { guardUpdate, type MapName, type Rejection } from './guard.js'
 import type { Timestamp } from './hlc.js'
@@ -177,6 +177,54 @@ export class GroupDoc {
     if (parent == null) return []
     const replies = this.index.replyIds(id).map(r => this.byId.get(r as MessageId)).filter((m): m is ChatMessage => m != null)
     return [parent, ...replies.sort(compareMessages)]
+  }
+
+  /**
+   * Marks the conversation read up to `upTo` (default: the latest message). Written only
+   * when it moves this node's receipt forward; returns the receipt's message.
+   */
+  markRead (upTo: MessageId | undefined, ts: Timestamp): MessageId | undefined {
+    const target = upTo != null ? this.byId.get(upTo) : this.sorted.at(-1)
+    if (upTo != null && target == null) throw new NotAllowedError(`no message ${upTo} in this group`)
+    if (target == null) return undefined
+    const current = this.readUpTo(this.crypto.self)
+    if (current != null && compareMessages(current, target) >= 0) return current.id
+    const id = newEventId(this.crypto.self)
+    if (this.folded.roleAt(this.crypto.self, { ts, by: this.crypto.self, id }) == null) throw new NotAllowedError('this node is not a member of the group')
+    this.write<ReadEvent>('messages', { kind: 'read', id, by: this.crypto.self, ts, target: target.id })
+    return target.id
+  }
+
+  /** The message `peer` has read up to (undefined: none, or one not visible here yet). */
+  readUpTo (peer: string): ChatMessage | undefined {
+    const receipt = this.index.readReceipts().get(peer)
+    return receipt == null ? undefined : this.byId.get(receipt.target)
+  }
+
+  /** Every member's receipt: up to which message, and when. */
+  receipts (): Array<{ peerId: string, upTo: MessageId, ts: Timestamp }> {
+    return [...this.index.readReceipts()].map(([peerId, r]) => ({ peerId, upTo: r.target, ts: r.ts }))
+  }
+
+  /** Messages after `peer`'s receipt that others wrote (and how many of them mention `mentionKeys`). */
+  unread (peer: string, mentionKeys: string[] = [peer]): { unread: number, mentions: number } {
+    const upTo = this.readUpTo(peer)
+    let from = 0
+    if (upTo != null) {
+      from = this.sorted.indexOf(upTo) + 1
+    } else if (this.index.readReceipts().has(peer)) {
+      // Read up to a message this node does not show (yet): count nothing rather than all.
+      return { unread: 0, mentions: 0 }
+    }
+    let unread = 0
+    let mentions = 0
+    for (let i = from; i < this.sorted.length; i++) {
+      const m = this.sorted[i]
+      if (m.author === peer || m.deleted) continue
+      unread++
+      if (m.mentions?.some(x => mentionKeys.includes(x)) === true) mentions++
+    }
+    return { unread, mentions }
   }
 
   /** Pinned messages, in display order. */

@@ -136,6 +136,8 @@ function notAllowed (e: MessageEvent, membership: Membership): string | null {
       return membership.roleAt(e.by, e) != null ? null : `a reaction by ${e.by}, who is not a member`
     case 'pin':
       return membership.canPostAt(e.by, e) ? null : `a pin by ${e.by}, who may not post`
+    case 'read':
+      return membership.roleAt(e.by, e) != null ? null : `a read receipt by ${e.by}, who is not a member`
   }
 }
 

@@ -1,6 +1,6 @@
 import {
   bodyAad, compareEntries, parseMessageEvent, parsePostBody, parseReactionBody,
-  type DeleteEvent, type EditEvent, type MessageEvent, type PinEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody
+  type DeleteEvent, type EditEvent, type MessageEvent, type PinEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type ReadEvent
 } from './entries.js'
 import type { GroupId, MessageId } from './ids.js'
 import type { Membership } from './membership.js'
@@ -28,6 +28,8 @@ export class MessageIndex {
   private readonly pins = new Map<string, PinEvent[]>()
   /** opened bodies (null: not readable with the keys held) */
   private readonly bodies = new Map<string, PostBody | ReactionBody | null>()
+  /** member -> their latest read receipt */
+  private readonly reads = new Map<string, ReadEvent>()
   /** parent id -> ids of the posts that reply to it */
   private readonly replies = new Map<string, Set<string>>()
   invalid = 0
@@ -58,6 +60,11 @@ export class MessageIndex {
       case 'delete': push(this.deletes, event); break
       case 'react': push(this.reactions, event); break
       case 'pin': push(this.pins, event); break
+      case 'read': {
+        const before = this.reads.get(event.by)
+        if (before == null || compareEntries(before, event) < 0) this.reads.set(event.by, event)
+        return []
+      }
     }
     return [event.target]
   }
@@ -97,6 +104,12 @@ export class MessageIndex {
   /** Whether `by`'s reaction `emoji` on `target` is on now. */
   reacted (target: string, by: string, emoji: string): boolean {
     return this.reactionsOf(target)[emoji]?.includes(by) ?? false
+  }
+
+  /** Each member's latest read receipt (the membership decides who counts). */
+  readReceipts (): Map<string, ReadEvent> {
+    const m = this.ctx.membership()
+    return new Map([...this.reads].filter(([by, r]) => m.roleAt(by, r) != null))
   }
 
   /** Valid delete events, in order. */

@@ -54,6 +54,9 @@ export interface GroupSummary {
   /** this node's role; null while it waits for a member to let it in, or once removed */
   role: Role | null
   members: number
+  /** messages by others after this node's read receipt, and how many of them mention it */
+  unread: number
+  mentions: number
   /** set once a member told us (with the signed entry) that we were removed */
   removed?: { by: string, at: number }
 }

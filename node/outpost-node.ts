@@ -247,6 +247,7 @@ export class OutpostNode extends EventEmitter {
       topic: g.topic,
       role: g.info.removed != null ? null : g.doc.membership.role(this.peerId),
       members: g.doc.membership.members.size,
+      ...g.doc.unread(this.peerId, [this.peerId, MENTION_ALL]),
       ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
     }))
   }
@@ -314,6 +315,26 @@ export class OutpostNode extends EventEmitter {
     const group = this.groups.require(groupId)
     if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
     return group.doc.thread(messageId).map(m => this.entry(m))
+  }
+
+  /** Marks a group read up to a message (default: the latest); answers what is left unread. */
+  async markRead (groupId: string, messageId?: string): Promise<{ groupId: string, upTo: string | null, unread: number }> {
+    this.assertRunning()
+    const group = this.groups.require(groupId)
+    if (messageId != null && !isMessageId(messageId)) throw new InvalidRequestError(`${messageId} is not a message id`)
+    const upTo = group.doc.markRead(messageId as MessageId | undefined, this.clock.tick())
+    await group.persisted.flushed()
+    return { groupId: group.info.groupId, upTo: upTo ?? null, unread: group.doc.unread(this.peerId).unread }
+  }
+
+  /** Who has read a group up to which message. */
+  receipts (groupId: string): Array<{ peerId: string, name?: string, upTo: string, ts: number }> {
+    return this.groups.require(groupId).doc.receipts().map(r => ({
+      peerId: r.peerId,
+      ...(this.nameOf(r.peerId) != null ? { name: this.nameOf(r.peerId) } : {}),
+      upTo: r.upTo,
+      ts: r.ts.ms
+    }))
   }
 
   pins (groupId: string): HistoryEntry[] {

@@ -110,6 +110,15 @@ export const routes: Route[] = [
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/pins$`), run: (node, { params }) => node.pins(params[0]) },
   {
     method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/read$`),
+    run: async (node, { params, body }) => {
+      if (body.upTo != null && typeof body.upTo !== 'string') throw new InvalidRequestError("field 'upTo' must be a message id")
+      return await node.markRead(params[0], body.upTo as string | undefined)
+    }
+  },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/receipts$`), run: (node, { params }) => node.receipts(params[0]) },
+  {
+    method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/delete$`),
     run: async (node, { params }) => await node.deleteMessage(params[0], params[1])
   },

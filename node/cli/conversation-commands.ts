@@ -46,6 +46,22 @@ export const conversationCommands: Record<string, Command> = {
       return { json: pinned, text: pinned.length === 0 ? 'nothing pinned' : pinned.map(messageLine).join('\n') }
     }
   },
+  read: {
+    usage: 'read GROUP [ID]',
+    summary: 'mark a group read up to a message (default: the latest); shows who read how far',
+    options: [],
+    args: 1,
+    maxArgs: 2,
+    run: async ({ args, dataDir }) => {
+      const client = await api(dataDir)
+      const r = await client.post<{ groupId: string, upTo: string | null, unread: number }>(`/v1/groups/${enc(args[0])}/read`, args[1] != null ? { upTo: args[1] } : {})
+      const receipts = await client.get<Array<{ peerId: string, name?: string, upTo: string, ts: number }>>(`/v1/groups/${enc(args[0])}/receipts`)
+      return {
+        json: { ...r, receipts },
+        text: [`read up to ${r.upTo ?? '(nothing yet)'}; ${r.unread} unread`, ...receipts.map(x => `  ${x.name ?? x.peerId} has read up to ${x.upTo} (${time(x.ts)})`)].join('\n')
+      }
+    }
+  },
   thread: {
     usage: 'thread GROUP ID',
     summary: 'show a message and its replies, oldest first',

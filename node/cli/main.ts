@@ -67,7 +67,7 @@ async function main (argv: string[]): Promise<number> {
       throw new UsageError(`option --${name} does not apply to '${command.usage.split(' [')[0]}'`)
     }
   }
-  if (args.length !== command.args) {
+  if (args.length < command.args || args.length > (command.maxArgs ?? command.args)) {
     throw new UsageError(`usage: outpost ${command.usage}`)
   }
   const output = await command.run({ args, values, dataDir: new DataDir(values.data) })

@@ -22,8 +22,10 @@ export interface Command {
   summary: string
   /** option names this command accepts besides --data, --json and --help */
   options: string[]
-  /** number of positional arguments */
+  /** number of positional arguments (at least, when maxArgs is set) */
   args: number
+  /** the most positional arguments, when some are optional */
+  maxArgs?: number
   run: (input: CommandInput) => Promise<CommandOutput | null>
   /** exit as soon as `run` resolves, without waiting for stray timers */
   exitWhenDone?: boolean

@@ -196,6 +196,9 @@ describe('the outpost CLI contract', function () {
     const human = await runCli(['thread', groupId, first.id], { dataDir: alice, json: false })
     assert.match(human.stdout, /Alice: first {2}\(pinned, 1 reply, 👍 1\)\n {2}↳ .*Bob: replying to the first\n$/)
     assertFails(await runCli(['send', groupId, 'to nothing', '--reply-to', 'f'.repeat(24)], { dataDir: bob }), 1, /no message f+ to reply to/)
+    const read = await cli(alice, 'read', groupId)
+    assert.equal(read.unread, 0)
+    assert.ok(read.receipts.some((r: Json) => r.peerId === aliceNode.ready.peerId && r.upTo === read.upTo))
 
     // A second group: bob joins as read-only by invite, then is removed.
     const other = await cli(alice, 'group', 'create', 'short-lived')

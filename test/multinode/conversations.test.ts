@@ -63,6 +63,13 @@ describe('conversation gestures between nodes', function () {
     assert.deepEqual(new Set(q?.mentions), new Set([ben.peerId, 'all']))
     assert.equal(ben.history(groupId).find(m => m.id === question.id)?.mentionsMe, true)
     assert.equal(cid.history(groupId).find(m => m.id === question.id)?.mentionsMe, true, '@all mentions everyone')
+
+    // Read receipts travel like everything else; unread counts follow them.
+    const unreadBefore = cid.listGroups()[0]
+    assert.ok(unreadBefore.unread >= 2 && unreadBefore.mentions >= 1, JSON.stringify(unreadBefore))
+    assert.equal((await cid.markRead(groupId)).unread, 0)
+    assert.deepEqual([cid.listGroups()[0].unread, cid.listGroups()[0].mentions], [0, 0])
+    await waitFor('cid\'s receipt on ann', () => ann.receipts(groupId).some(r => r.peerId === cid.peerId && r.upTo === on(2).at(-1)?.id))
   })
 
   it('edits, deletes, reactions and pins made on both sides of a partition converge after it heals', async () => {

@@ -273,6 +273,24 @@ describe('GroupDoc', function () {
     assert.deepEqual(b.get(question.id), a.get(question.id))
   })
 
+  it('read receipts: only forward, synced, and unread counts (with mentions) follow them', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    const one = post(a, alice, 'one')
+    const two = a.post({ text: 'two, for bob', name: 'alice', mentions: [bob.peerId] }, nextTs())
+    post(a, alice, 'three')
+    const b = replicaOf(a, bob)
+    assert.deepEqual(b.unread(bob.peerId), { unread: 3, mentions: 1 })
+    assert.equal(b.markRead(one.id, nextTs()), one.id)
+    assert.deepEqual(b.unread(bob.peerId), { unread: 2, mentions: 1 })
+    assert.equal(b.markRead(undefined, nextTs()), a.latest(1)[0].id)
+    assert.equal(b.markRead(two.id, nextTs()), a.latest(1)[0].id, 'a receipt never moves back')
+    assert.deepEqual(b.unread(bob.peerId), { unread: 0, mentions: 0 })
+    a.applyUpdate(b.diff(a.stateVector()), 'remote')
+    assert.deepEqual(a.receipts().map(r => [r.peerId, r.upTo]), [[bob.peerId, a.latest(1)[0].id]])
+    assert.equal(a.readUpTo(bob.peerId)?.text, 'three')
+  })
+
   it('rotates the key for every member on request', () => {
     const a = newGroup(alice)
     letIn(a, alice, bob)
