@@ -53,7 +53,12 @@ export interface PostEvent extends Signed { readonly kind: 'post', readonly key:
 /** New text for one of the author's own posts. */
 export interface EditEvent extends Signed { readonly kind: 'edit', readonly target: MessageId, readonly key: string, readonly body: Uint8Array }
 /** Hides a post: by its author, or by an admin. */
-export interface DeleteEvent extends Signed { readonly kind: 'delete', readonly target: MessageId }
+/**
+ * Deletes a message: by its author, or by an owner or admin. Every node that holds it then
+ * erases the post with its edits, reactions and pins; the author and time of the post stay
+ * here, so the place in the conversation can still say "deleted".
+ */
+export interface DeleteEvent extends Signed { readonly kind: 'delete', readonly target: MessageId, readonly targetBy?: string, readonly targetTs?: Timestamp }
 /**
  * Adds or takes back one person's reaction to a message; the body (sealed) holds
  * {emoji, on}. Per (person, message, emoji) the latest event wins.
@@ -227,6 +232,10 @@ export function parseMessageEvent (value: unknown): MessageEvent {
       if (!isOwnId(e.target, e.by as string)) fail('an edit of another author\'s message')
       break
     case 'delete':
+      if (!isMessageId(e.target)) fail('bad target')
+      if (e.targetBy !== undefined && (!isShortString(e.targetBy, MAX_PEER_ID_LENGTH) || !isOwnId(e.target, e.targetBy))) fail('bad deleted author')
+      if (e.targetTs !== undefined && !isTimestamp(e.targetTs)) fail('bad deleted timestamp')
+      break
     case 'react':
     case 'read':
       if (!isMessageId(e.target)) fail('bad target')

@@ -58,6 +58,7 @@ export class GroupDoc {
   private readonly byId = new Map<string, ChatMessage>()
   private readonly listeners = new Set<MessagesListener>()
   private readonly membershipListeners = new Set<(m: Membership, origin: ChangeOrigin) => void>()
+  private readonly erasedListeners = new Set<(count: number) => void>()
   private invalid = 0
   private lastPublishKey: GroupKey | undefined
 
@@ -139,8 +140,29 @@ export class GroupDoc {
     const at = { ts, by: this.crypto.self, id }
     if (this.folded.roleAt(this.crypto.self, at) == null) throw new NotAllowedError('this node is not a member of the group')
     if (post.by !== this.crypto.self && !this.folded.canModerateAt(this.crypto.self, at)) throw new NotAllowedError('only the author, an owner or an admin deletes a message')
-    this.write<DeleteEvent>('messages', { kind: 'delete', id, by: this.crypto.self, ts, target })
+    this.write<DeleteEvent>('messages', { kind: 'delete', id, by: this.crypto.self, ts, target, targetBy: post.by, targetTs: post.ts })
+    this.eraseDeleted()
     return this.byId.get(target)
+  }
+
+  /**
+   * Erases what valid deletes cover and this replica still holds: the posts, with their
+   * edits, reactions and pins (their sealed text leaves the document; what stays is the
+   * delete, with the post's author and time). Runs after every change that may bring a
+   * delete or a deleted post; the erasure is a change like any other and reaches the others.
+   */
+  eraseDeleted (): number {
+    const keys = this.index.erasable().filter(k => this.messages.has(k))
+    if (keys.length === 0) return 0
+    this.doc.transact(() => { for (const key of keys) this.messages.delete(key) }, 'local')
+    for (const listener of this.erasedListeners) listener(keys.length)
+    return keys.length
+  }
+
+  /** Called after an erasure (to compact storage, so the erased text leaves the disk too). */
+  onErased (listener: (count: number) => void): () => void {
+    this.erasedListeners.add(listener)
+    return () => { this.erasedListeners.delete(listener) }
   }
 
   /** Valid delete events, in order (for the audit trail, where the group's policy asks). */
@@ -238,7 +260,8 @@ export class GroupDoc {
       groupId: this.groupId,
       doc: this.doc,
       verify: this.crypto.verify,
-      membershipWith: entries => entries.length === 0 ? this.folded : Membership.fold([...this.logEntries.values(), ...entries])
+      membershipWith: entries => entries.length === 0 ? this.folded : Membership.fold([...this.logEntries.values(), ...entries]),
+      isDeleted: target => this.index.isDeleted(target)
     })
     if (verdict.update != null) {
       try {
@@ -246,6 +269,7 @@ export class GroupDoc {
       } catch (err) {
         verdict.rejected.push({ why: `undecodable update: ${(err as Error).message}`, forged: true })
       }
+      this.eraseDeleted()
     }
     return {
       missingDependencies: verdict.gap || this.doc.store.pendingStructs != null || this.doc.store.pendingDs != null,
@@ -298,6 +322,7 @@ export class GroupDoc {
   destroy (): void {
     this.listeners.clear()
     this.membershipListeners.clear()
+    this.erasedListeners.clear()
     this.doc.destroy()
   }
 
@@ -326,7 +351,7 @@ export class GroupDoc {
     const touched = new Set<string>()
     for (const key of messageKeys ?? []) {
       if (key == null) continue
-      for (const id of this.index.add(this.messages.get(key))) touched.add(id)
+      for (const id of this.index.add(key, this.messages.get(key))) touched.add(id)
     }
     if (logKeys != null && logKeys.size > 0) {
       for (const key of logKeys) {
@@ -375,7 +400,7 @@ export class GroupDoc {
     const previous = new Map(this.byId)
     this.byId.clear()
     const list: ChatMessage[] = []
-    for (const id of this.index.postIds()) {
+    for (const id of this.index.viewIds()) {
       const message = this.index.view(id)
       if (message == null) continue
       list.push(message)

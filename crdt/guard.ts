@@ -21,7 +21,11 @@ export interface GuardContext {
   verify: Verify
   /** membership with these newly received (signature-checked) log entries folded in */
   membershipWith: (entries: LogEntry[]) => Membership
+  /** whether a valid delete of this message is held */
+  isDeleted: (target: string) => boolean
 }
+
+type DeleteSet = Map<number, Array<{ clock: number, len: number }>>
 
 export interface GuardVerdict {
   /** what to apply: the update itself, a copy without the rejected items, or null */
@@ -42,14 +46,11 @@ type Struct = Y.Item | Y.GC | Y.Skip
  * re-encoded, so one bad entry relayed by an honest peer does not block everything else.
  */
 export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdict {
-  let decoded: { structs: Struct[], ds: { clients: Map<number, unknown> } }
+  let decoded: { structs: Struct[], ds: { clients: DeleteSet } }
   try {
-    decoded = Y.decodeUpdate(update) as { structs: Struct[], ds: { clients: Map<number, unknown> } }
+    decoded = Y.decodeUpdate(update) as { structs: Struct[], ds: { clients: DeleteSet } }
   } catch (err) {
     throw new InvalidUpdateError(`cannot decode update for group ${ctx.groupId}: ${(err as Error).message}`)
-  }
-  if (decoded.ds.clients.size > 0) {
-    return { update: null, rejected: [{ why: 'an update that deletes content', forged: true }], gap: false }
   }
   const byClient = new Map<number, Struct[]>()
   for (const s of decoded.structs) {
@@ -72,6 +73,7 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
       if (s instanceof Y.Skip) continue
       if (s.id.clock + s.length <= known) continue
       const checked = checkItem(s, ctx, keysInUpdate)
+      if (checked === 'erased') continue
       if (typeof checked === 'string') {
         rejected.push({ why: checked, forged: true })
         kept = i
@@ -96,16 +98,80 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
       keep.set(f.client, f.index)
     }
   }
-  if (rejected.length === 0) return { update, rejected, gap }
-  return { update: reencode(byClient, keep), rejected, gap }
+  // Deletions: only the erasure of messages a valid delete covers (with their edits,
+  // reactions and pins). Deletes in this update count too.
+  const deletedHere = new Set<string>()
+  for (const f of fresh) {
+    if (f.map === 'messages' && f.index < (keep.get(f.client) as number) && f.entry.kind === 'delete') deletedHere.add(f.entry.target)
+  }
+  let ds = decoded.ds.clients
+  if (ds.size > 0) {
+    const why = checkDeletions(ds, byClient, ctx, target => deletedHere.has(target) || ctx.isDeleted(target))
+    if (why === 'unverifiable') {
+      // It covers items we do not hold yet: a later sync brings them, and the deletion again.
+      ds = new Map()
+    } else if (why != null) {
+      rejected.push({ why, forged: true })
+      ds = new Map()
+    }
+  }
+  if (rejected.length === 0 && ds === decoded.ds.clients) return { update, rejected, gap }
+  return { update: reencode(byClient, keep, ds), rejected, gap }
 }
 
-function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<string>): { map: MapName, entry: Entry } | string {
-  if (!(s instanceof Y.Item)) return 'garbage-collected content from a peer'
+/**
+ * A deletion may only erase message events whose message has a valid delete: the post,
+ * its edits, reactions and pins. Membership entries, deletes and receipts are never
+ * erased. Returns why not, 'unverifiable' when it covers items this node does not hold,
+ * or null.
+ */
+function checkDeletions (ds: DeleteSet, inUpdate: Map<number, Struct[]>, ctx: GuardContext, isDeleted: (target: string) => boolean): string | null {
+  const messages = ctx.doc.getMap('messages')
+  let unverifiable = false
+  for (const [client, ranges] of ds) {
+    const held = ctx.doc.store.clients.get(client) ?? []
+    const incoming = inUpdate.get(client) ?? []
+    for (const { clock, len } of ranges) {
+      for (let c = clock; c < clock + len; c++) {
+        const item = findStruct(held, c) ?? findStruct(incoming, c)
+        if (item == null) { unverifiable = true; continue }
+        if (!(item instanceof Y.Item) || item.deleted) continue
+        const key = item.parentSub
+        const inMessages = item.parent === messages || (item.parent as unknown) === 'messages'
+        if (!inMessages || key == null) return 'a deletion of a membership entry'
+        if (item.content instanceof Y.ContentDeleted) continue
+        const value = item.content instanceof Y.ContentAny ? item.content.arr[0] as { kind?: unknown, target?: unknown } | undefined : undefined
+        const target = value?.kind === 'post' ? key : (value?.kind === 'edit' || value?.kind === 'react' || value?.kind === 'pin') ? value.target : undefined
+        if (typeof target !== 'string') return `a deletion of a ${String(typeof value?.kind === 'string' ? value.kind : 'message')} event`
+        if (!isDeleted(target)) return `a deletion of message ${target}, which no valid delete covers`
+      }
+    }
+  }
+  return unverifiable ? 'unverifiable' : null
+}
+
+/** The struct holding `clock` in a client's sorted structs (binary search), if any. */
+function findStruct (structs: Struct[], clock: number): Struct | undefined {
+  let lo = 0
+  let hi = structs.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const s = structs[mid]
+    if (clock < s.id.clock) hi = mid - 1
+    else if (clock >= s.id.clock + s.length) lo = mid + 1
+    else return s
+  }
+  return undefined
+}
+
+function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<string>): { map: MapName, entry: Entry } | 'erased' | string {
+  // What an erasure leaves: no content, nothing to show or check (see the README's limits).
+  if (!(s instanceof Y.Item)) return 'erased'
   const map = s.parent as unknown
   if (map !== 'messages' && map !== 'log') return 'an item outside the group maps'
   if (s.origin != null || s.rightOrigin != null) return 'an overwrite of an existing entry'
   if (typeof s.parentSub !== 'string') return 'an item without a key'
+  if (s.content instanceof Y.ContentDeleted) return map === 'messages' ? 'erased' : 'an erased membership entry'
   if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) return 'an item that is not one JSON value'
   let entry: Entry
   try {
@@ -141,10 +207,10 @@ function notAllowed (e: MessageEvent, membership: Membership): string | null {
   }
 }
 
-/** Writes the kept structs as a V1 update with an empty delete set (Yjs's own layout). */
-function reencode (byClient: Map<number, Struct[]>, keep: Map<number, number>): Uint8Array | null {
+/** Writes the kept structs and delete set as a V1 update (Yjs's own layout). */
+function reencode (byClient: Map<number, Struct[]>, keep: Map<number, number>, ds: DeleteSet): Uint8Array | null {
   const clients = [...byClient].filter(([client]) => (keep.get(client) as number) > 0)
-  if (clients.length === 0) return null
+  if (clients.length === 0 && ds.size === 0) return null
   const encoder = new Y.UpdateEncoderV1()
   encoding.writeVarUint(encoder.restEncoder, clients.length)
   for (const [client, structs] of clients) {
@@ -154,6 +220,14 @@ function reencode (byClient: Map<number, Struct[]>, keep: Map<number, number>): 
     encoding.writeVarUint(encoder.restEncoder, structs[0].id.clock)
     for (let i = 0; i < count; i++) structs[i].write(encoder, 0)
   }
-  encoding.writeVarUint(encoder.restEncoder, 0)
+  encoding.writeVarUint(encoder.restEncoder, ds.size)
+  for (const [client, ranges] of ds) {
+    encoding.writeVarUint(encoder.restEncoder, client)
+    encoding.writeVarUint(encoder.restEncoder, ranges.length)
+    for (const { clock, len } of ranges) {
+      encoding.writeVarUint(encoder.restEncoder, clock)
+      encoding.writeVarUint(encoder.restEncoder, len)
+    }
+  }
   return encoder.toUint8Array()
 }

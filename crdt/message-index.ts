@@ -1,5 +1,5 @@
 import {
-  bodyAad, compareEntries, parseMessageEvent, parsePostBody, parseReactionBody,
+  bodyAad, compareEntries, isOwnId, parseMessageEvent, parsePostBody, parseReactionBody,
   type DeleteEvent, type EditEvent, type MessageEvent, type PinEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type ReadEvent
 } from './entries.js'
 import type { GroupId, MessageId } from './ids.js'
@@ -28,6 +28,8 @@ export class MessageIndex {
   private readonly pins = new Map<string, PinEvent[]>()
   /** opened bodies (null: not readable with the keys held) */
   private readonly bodies = new Map<string, PostBody | ReactionBody | null>()
+  /** every indexed event by its key, to know what an erasure removes */
+  private readonly events = new Map<string, MessageEvent>()
   /** member -> their latest read receipt */
   private readonly reads = new Map<string, ReadEvent>()
   /** parent id -> ids of the posts that reply to it */
@@ -40,7 +42,8 @@ export class MessageIndex {
    * Indexes a stored value; returns the ids of the messages whose view it changes (empty
    * when the value is not a valid event).
    */
-  add (value: unknown): string[] {
+  add (key: string, value: unknown): string[] {
+    if (value === undefined) return this.erase(key)
     let event: MessageEvent
     try {
       event = parseMessageEvent(value)
@@ -48,6 +51,7 @@ export class MessageIndex {
       this.invalid++
       return []
     }
+    this.events.set(key, event)
     switch (event.kind) {
       case 'post': {
         this.posts.set(event.id, event)
@@ -67,6 +71,49 @@ export class MessageIndex {
       }
     }
     return [event.target]
+  }
+
+  /** The event at `key` was erased: forget it, and its opened body. */
+  private erase (key: string): string[] {
+    const event = this.events.get(key)
+    if (event == null) return []
+    this.events.delete(key)
+    this.bodies.delete(event.id)
+    if (event.kind === 'post') {
+      this.posts.delete(event.id)
+      return [event.id]
+    }
+    const index = event.kind === 'edit' ? this.edits : event.kind === 'react' ? this.reactions : event.kind === 'pin' ? this.pins : null
+    if (index != null) {
+      const list = (index as Map<string, MessageEvent[]>).get(event.target)?.filter(e => e.id !== event.id)
+      if (list == null || list.length === 0) index.delete(event.target)
+      else (index as Map<string, MessageEvent[]>).set(event.target, list)
+    }
+    return 'target' in event ? [event.target] : []
+  }
+
+  /** Whether a valid delete covers `target` (its author, or an owner or admin then). */
+  isDeleted (target: string): boolean {
+    const m = this.ctx.membership()
+    return (this.deletes.get(target) ?? []).some(d => m.roleAt(d.by, d) != null && (isOwnId(target, d.by) || m.canModerateAt(d.by, d)))
+  }
+
+  /** Keys of events a valid delete says to erase and that are still held. */
+  erasable (): string[] {
+    const keys: string[] = []
+    for (const target of this.deletes.keys()) {
+      if (!this.isDeleted(target)) continue
+      if (this.posts.has(target)) keys.push(target)
+      for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
+        for (const e of index.get(target) ?? []) keys.push(e.id)
+      }
+    }
+    return keys
+  }
+
+  /** Every message with something to show: posts, and deleted posts' places. */
+  viewIds (): string[] {
+    return [...new Set([...this.posts.keys(), ...[...this.deletes.keys()].filter(t => !this.posts.has(t))])]
   }
 
   /** Remembers a body this node just sealed, so it is not opened again. */
@@ -91,10 +138,6 @@ export class MessageIndex {
 
   post (id: string): PostEvent | undefined {
     return this.posts.get(id)
-  }
-
-  postIds (): IterableIterator<string> {
-    return this.posts.keys()
   }
 
   replyIds (parent: string): string[] {
@@ -124,7 +167,8 @@ export class MessageIndex {
   view (id: string): ChatMessage | null {
     const m = this.ctx.membership()
     const post = this.posts.get(id)
-    if (post == null || !m.canPostAt(post.by, post)) return null
+    if (post == null) return this.tombstone(id)
+    if (!m.canPostAt(post.by, post)) return null
     const body = this.postBody(post)
     if (body == null) return null
     let text = body.text
@@ -159,6 +203,26 @@ export class MessageIndex {
     let children = this.replies.get(parent)
     if (children == null) this.replies.set(parent, children = new Set())
     children.add(child)
+  }
+
+  /** The place of an erased message, from its delete (which kept author and time). */
+  private tombstone (id: string): ChatMessage | null {
+    if (!this.isDeleted(id)) return null
+    const d = (this.deletes.get(id) ?? []).find(e => e.targetBy != null && e.targetTs != null)
+    if (d?.targetBy == null || d.targetTs == null) return null
+    return {
+      id: id as MessageId,
+      author: d.targetBy,
+      authorName: '',
+      ts: d.targetTs,
+      kind: 'text',
+      text: '',
+      edits: 0,
+      deleted: true,
+      reactions: {},
+      pinned: false,
+      replies: this.replies.get(id)?.size ?? 0
+    }
   }
 
   /** emoji -> who reacted with it (sorted), from the latest event per person and emoji. */

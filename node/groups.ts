@@ -142,6 +142,9 @@ export class GroupRegistry {
   private async open (info: GroupInfo): Promise<Group> {
     const doc = new GroupDoc(info.groupId, this.crypto)
     const persisted = await this.docs.attach(info.groupId, doc.doc)
+    // What was erased must leave the disk too; and a crash may have left an erasure undone.
+    doc.onErased(() => { persisted.compactSoon() })
+    doc.eraseDeleted()
     const group: Group = { info, topic: topicOf(info.groupId), doc, persisted }
     this.groups.set(info.groupId, group)
     return group

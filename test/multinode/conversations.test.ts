@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import type { HistoryEntry, OutpostNode } from '../../node/index.js'
 import { PartitionControl } from '../helpers/partition.js'
-import { startNode, waitFor } from '../helpers/nodes.js'
+import { Level } from 'level'
+import { join } from 'node:path'
+import { removeDir, startNode, tempDir, waitFor } from '../helpers/nodes.js'
 
 /** What every node must agree on (whether a message mentions *me* differs by node). */
 const shared = (h: HistoryEntry[]): unknown[] => h.map(({ mentionsMe: _m, authorName: _n, ...rest }) => rest)
@@ -93,5 +95,34 @@ describe('conversation gestures between nodes', function () {
     const b = history.find(m => m.id === b1.id)
     assert.deepEqual([a?.text, a?.edits, a?.pinned, a?.reactions], ['plan A, final', 2, true, { '👍': [cid.peerId] }])
     assert.deepEqual([b?.deleted, b?.text, b?.pinned, b?.reactions], [true, '', false, {}])
+  })
+
+  it('a deleted message\'s sealed text leaves the other node\'s document and database', async () => {
+    const dir = await tempDir('outpost-erase-')
+    const keeper = await startNode({ name: 'keeper', dataDir: dir, syncIntervalMs: 500 })
+    try {
+      const [ann] = nodes
+      keeper.discovery.addPeer(ann.peerId, ann.addrs)
+      ann.discovery.addPeer(keeper.peerId, keeper.addrs)
+      assert.equal((await keeper.joinGroup(ann.invite(groupId))).admitted, true)
+      const secret = await ann.send(groupId, 'the door code is 0451')
+      await waitFor('the keeper to hold it', () => keeper.history(groupId).some(m => m.id === secret.id))
+      const doc = keeper.groups.require(groupId).doc.doc
+      const sealed = Buffer.from((doc.getMap('messages').get(secret.id) as { body: Uint8Array }).body)
+      await ann.deleteMessage(groupId, secret.id)
+      await waitFor('the keeper to erase it', () => !doc.getMap('messages').has(secret.id))
+      assert.deepEqual(keeper.history(groupId).find(m => m.id === secret.id)?.deleted, true)
+      await keeper.groups.require(groupId).persisted.flushed()
+      await keeper.stop()
+      const db = new Level<string, Uint8Array>(join(dir, 'db'), { valueEncoding: 'view' })
+      try {
+        for await (const [key, value] of db.iterator()) assert.equal(Buffer.from(value).includes(sealed), false, `${key} still holds the erased text`)
+      } finally {
+        await db.close()
+      }
+    } finally {
+      await keeper.stop()
+      await removeDir(dir)
+    }
   })
 })

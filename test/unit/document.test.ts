@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import { compareMessages, GroupDoc, HybridClock, InvalidUpdateError, NotAllowedError, newEventId, signingBytes, type ChatMessage, type EditEvent, type PostEvent } from '../../crdt/index.js'
+import { compareMessages, GroupDoc, HybridClock, InvalidUpdateError, NotAllowedError, newEventId, signingBytes, type ChatMessage, type EditEvent, type MessageId, type PostEvent } from '../../crdt/index.js'
 import { remove, rotate, setRole } from '../../node/trust/actions.js'
 import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
 import { seededRandom } from '../helpers/messages.js'
@@ -199,8 +199,14 @@ describe('GroupDoc', function () {
       const deleting = replicaOf(a, alice)
       deleting.doc.getMap('messages').delete(entry.id)
       const del = deleting.diff(a.stateVector())
-      assert.ok(a.applyUpdate(del, 'remote').rejected.some(r => /deletes/.test(r.why)))
+      assert.ok(a.applyUpdate(del, 'remote').rejected.some(r => /no valid delete covers/.test(r.why)))
       assert.equal(a.size, 1)
+      assert.equal(a.get(entry.id as MessageId)?.text, 'hello')
+      // Nor may anyone erase a membership entry.
+      const erasingLog = replicaOf(a, alice)
+      erasingLog.doc.getMap('log').delete([...erasingLog.doc.getMap('log').keys()][0])
+      assert.ok(a.applyUpdate(erasingLog.diff(a.stateVector()), 'remote').rejected.some(r => /membership entry/.test(r.why)))
+      assert.equal(a.membership.creator, alice.peerId)
     })
 
     it('cuts a refused entry out of a sync diff and keeps the rest', () => {
@@ -271,6 +277,30 @@ describe('GroupDoc', function () {
     // The same view on every replica once they hold the same events.
     b.applyUpdate(a.diff(b.stateVector()), 'remote')
     assert.deepEqual(b.get(question.id), a.get(question.id))
+  })
+
+  it('a delete erases the post, its edits and reactions on every replica; its place stays, marked deleted', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    const secret = post(a, alice, 'the vault code is 4711')
+    a.edit(secret.id, 'the vault code is 4712', 'alice', nextTs())
+    const b = replicaOf(a, bob)
+    b.react(secret.id, '😬', nextTs())
+    a.applyUpdate(b.diff(a.stateVector()), 'remote')
+    const sealed = [...a.doc.getMap('messages').values()].filter((e: any) => e.kind === 'post' || e.kind === 'edit').map((e: any) => Buffer.from(e.body))
+    assert.equal(sealed.length, 2)
+    a.delete(secret.id, nextTs())
+    const contains = (bytes: Uint8Array): boolean => sealed.some(s => Buffer.from(bytes).includes(s))
+    assert.equal(contains(a.diff()), false, 'the sealed text left the document')
+    const tomb = a.get(secret.id)
+    assert.deepEqual([tomb?.deleted, tomb?.text, tomb?.author, tomb?.edits, tomb?.reactions], [true, '', alice.peerId, 0, {}])
+    // A replica that held it erases it too, and one that never did shows the same place.
+    b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    assert.equal(contains(b.diff()), false)
+    assert.equal(b.doc.getMap('messages').has(secret.id), false)
+    const fresh = replicaOf(a, bob)
+    assert.deepEqual(fresh.latest(), a.latest())
+    assert.deepEqual(b.latest(), a.latest())
   })
 
   it('read receipts: only forward, synced, and unread counts (with mentions) follow them', () => {
