@@ -363,6 +363,7 @@ export class GroupDoc {
         }
       }
       this.folded = Membership.fold(this.logEntries.values())
+      this.index.recheckDeletes()
       this.unwrapKeys()
       for (const listener of this.membershipListeners) listener(this.folded, origin)
       this.rebuild(origin)

@@ -30,6 +30,8 @@ export class MessageIndex {
   private readonly bodies = new Map<string, PostBody | ReactionBody | null>()
   /** every indexed event by its key, to know what an erasure removes */
   private readonly events = new Map<string, MessageEvent>()
+  /** messages a delete may now cover: checked by erasable(), so that it does not scan every delete each time */
+  private readonly toErase = new Set<string>()
   /** member -> their latest read receipt */
   private readonly reads = new Map<string, ReadEvent>()
   /** parent id -> ids of the posts that reply to it */
@@ -52,6 +54,9 @@ export class MessageIndex {
       return []
     }
     this.events.set(key, event)
+    if (event.kind === 'delete' || this.deletes.has(event.kind === 'post' ? event.id : 'target' in event ? event.target : '')) {
+      this.toErase.add(event.kind === 'post' ? event.id : event.target)
+    }
     switch (event.kind) {
       case 'post': {
         this.posts.set(event.id, event)
@@ -98,11 +103,17 @@ export class MessageIndex {
     return (this.deletes.get(target) ?? []).some(d => m.roleAt(d.by, d) != null && (isOwnId(target, d.by) || m.canModerateAt(d.by, d)))
   }
 
+  /** The membership changed: a delete not allowed before may be now. */
+  recheckDeletes (): void {
+    for (const target of this.deletes.keys()) this.toErase.add(target)
+  }
+
   /** Keys of events a valid delete says to erase and that are still held. */
   erasable (): string[] {
     const keys: string[] = []
-    for (const target of this.deletes.keys()) {
+    for (const target of this.toErase) {
       if (!this.isDeleted(target)) continue
+      this.toErase.delete(target)
       if (this.posts.has(target)) keys.push(target)
       for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
         for (const e of index.get(target) ?? []) keys.push(e.id)
