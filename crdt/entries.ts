@@ -178,7 +178,7 @@ export function canonicalJson (value: unknown): string {
 }
 
 /** What a signature covers: a domain tag, the group id and every field but `sig`. */
-export function signingBytes (groupId: string, what: 'entry' | 'invite' | 'join', value: object): Buffer {
+export function signingBytes (groupId: string, what: 'entry' | 'invite' | 'join' | 'signal', value: object): Buffer {
   const { sig: _sig, ...rest } = value as { sig?: unknown }
   return Buffer.from(`outpost/${what}/2\n${groupId}\n${canonicalJson(rest)}`)
 }

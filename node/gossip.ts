@@ -19,6 +19,8 @@ export interface GossipComponents {
   insecure?: boolean
   /** per-peer budgets: over budget is throttled, invalid input counts against the peer */
   guard?: Pick<FloodGuard, 'admitGossip' | 'rejected'>
+  /** an opened signal (typing, presence) arrived; false when it is not valid */
+  onSignal?: (group: Group, payload: Uint8Array) => boolean
 }
 
 export interface GossipStats {
@@ -74,6 +76,15 @@ export class GossipService {
     this.components.pubsub.subscribe(group.topic)
   }
 
+  /** Publishes an ephemeral signal (typing, presence) to a group's members, sealed. */
+  publishSignal (group: Group, payload: Uint8Array): void {
+    if (!this.started) return
+    const key = group.doc.currentKey()
+    if (key == null) return
+    const data = encodeGossip({ type: 'signal', groupId: group.info.groupId, keyId: key.keyId, sealed: seal(key.key, payload, gossipAad(group.info.groupId, key.keyId, 'signal')) })
+    this.components.pubsub.publish(group.topic, data).catch(err => { log('signal on %s not sent: %s', group.topic, (err as Error).message) })
+  }
+
   private publish (group: Group, update: Uint8Array): void {
     const groupId = group.info.groupId
     let data: Uint8Array
@@ -115,8 +126,12 @@ export class GossipService {
           this.components.onGap(propagationSource)
           return TopicValidatorResult.Ignore
         }
-        update = open(key, envelope.sealed, gossipAad(group.info.groupId, envelope.keyId))
+        update = open(key, envelope.sealed, gossipAad(group.info.groupId, envelope.keyId, envelope.type))
         if (update == null) throw new Error(`an update that does not open with key ${envelope.keyId}`)
+      }
+      if (envelope.type === 'signal') {
+        if (this.components.onSignal?.(group, update) === false) throw new Error('an invalid signal')
+        return TopicValidatorResult.Accept
       }
       const { missingDependencies, rejected } = group.doc.applyUpdate(update, 'remote')
       if (missingDependencies) this.components.onGap(propagationSource)

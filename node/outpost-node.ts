@@ -17,6 +17,7 @@ import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
 import { GroupMembership } from './group-membership.js'
+import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
 import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
 import { auditLines } from './trust/audit.js'
@@ -59,6 +60,8 @@ export interface OutpostNodeInit {
   compactAfter?: number
   /** for tests: other flood-guard budgets */
   floodGuard?: FloodGuardInit
+  /** presence heartbeat and typing timeouts (tests shorten them) */
+  presence?: PresenceInit
   /**
    * Turns signatures and encryption off, to measure what they cost (benchmarks only: such a
    * node trusts every entry and talks to no node with them on).
@@ -87,9 +90,12 @@ export class OutpostNode extends EventEmitter {
     readonly sync: SyncService,
     readonly gossip: GossipService,
     private readonly clock: HybridClock,
-    private readonly membership: GroupMembership
+    private readonly membership: GroupMembership,
+    private readonly presenceService: PresenceService
   ) {
     super()
+    presenceService.on('typing', event => { this.emit('typing', event) })
+    presenceService.on('presence', event => { this.emit('presence', event) })
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
   }
 
@@ -135,14 +141,23 @@ export class OutpostNode extends EventEmitter {
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
         guard: host.services.floodGuard
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled, insecure: init.insecure })
+      let presence: PresenceService | undefined
       const gossip = new GossipService({
+        onSignal: (group, payload) => presence?.receive(group, payload) ?? true,
         pubsub: host.services.pubsub,
         group: id => groups.get(id),
         onGap: peer => { sync.syncSoon(peer) },
         insecure: init.insecure,
         guard: host.services.floodGuard
       })
-      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership)
+      presence = new PresenceService({
+        me,
+        groups: () => groups.list(),
+        group: id => groups.get(id),
+        publish: (group, payload) => { gossip.publishSignal(group, payload) },
+        connected: peerId => host.getConnections().some(c => c.remotePeer.toString() === peerId)
+      }, init.presence)
+      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence)
     } catch (err) {
       await kv.close()
       throw err
@@ -172,6 +187,7 @@ export class OutpostNode extends EventEmitter {
     await this.discovery.start()
     this.state = 'running'
     this.membership.start()
+    this.presenceService.start()
     log('node %s running on %s', this.peerId, this.addrs.join(', '))
   }
 
@@ -181,6 +197,7 @@ export class OutpostNode extends EventEmitter {
     const wasStarted = this.state !== 'created'
     this.state = 'stopping'
     this.membership.stop()
+    if (wasStarted) this.presenceService.stop()
     if (wasStarted) {
       await this.discovery.stop()
       await this.sync.stop()
@@ -335,6 +352,28 @@ export class OutpostNode extends EventEmitter {
       upTo: r.upTo,
       ts: r.ts.ms
     }))
+  }
+
+  /** Tells the group's members this node's user is typing (lasts a few seconds). */
+  typing (groupId: string): void {
+    this.assertRunning()
+    this.presenceService.typing(this.groups.require(groupId).info.groupId)
+  }
+
+  /** This node's user is away, or back. */
+  setAway (away: boolean): void {
+    this.presenceService.setAway(away)
+  }
+
+  /** Each member's presence (online, away, offline, last seen) and whether they are typing. */
+  presence (groupId: string): Array<{ peerId: string, name?: string, state: PresenceState, lastSeen?: number, typing: boolean }> {
+    const group = this.groups.require(groupId)
+    return [...this.presenceService.presence(group)].map(([peerId, p]) => {
+      // Last seen: the later of the last signal and the last connection the peer book holds.
+      const book = this.discovery.peers().find(x => x.peerId === peerId)?.lastSeen
+      const lastSeen = Math.max(p.lastSeen ?? 0, book ?? 0)
+      return { peerId, ...(this.nameOf(peerId) != null ? { name: this.nameOf(peerId) } : {}), state: p.state, ...(lastSeen > 0 ? { lastSeen } : {}), typing: p.typing }
+    })
   }
 
   pins (groupId: string): HistoryEntry[] {

@@ -108,6 +108,17 @@ export const routes: Route[] = [
   },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/thread$`), run: (node, { params }) => node.thread(params[0], params[1]) },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/pins$`), run: (node, { params }) => node.pins(params[0]) },
+  { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/presence$`), run: (node, { params }) => node.presence(params[0]) },
+  { method: 'POST', path: new RegExp(`^/v1/groups/${GROUP}/typing$`), run: (node, { params }) => { node.typing(params[0]); return { ok: true } } },
+  {
+    method: 'POST',
+    path: /^\/v1\/presence$/,
+    run: (node, { body }) => {
+      if (body.state !== 'online' && body.state !== 'away') throw new InvalidRequestError("field 'state' must be 'online' or 'away'")
+      node.setAway(body.state === 'away')
+      return { state: body.state }
+    }
+  },
   {
     method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/read$`),

@@ -27,6 +27,8 @@ export class ApiServer {
   private wss: WebSocketServer | null = null
   private readonly token: Buffer
   private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
+  private readonly onTyping = (event: object): void => { this.broadcast({ type: 'typing', ...event }) }
+  private readonly onPresence = (event: object): void => { this.broadcast({ type: 'presence', ...event }) }
 
   constructor (private readonly node: OutpostNode, private readonly init: ApiServerInit) {
     this.token = Buffer.from(init.token)
@@ -53,6 +55,8 @@ export class ApiServer {
     this.server = server
     this.wss = wss
     this.node.on('message', this.onMessage)
+    this.node.on('typing', this.onTyping)
+    this.node.on('presence', this.onPresence)
     const address = server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     return `http://${host}:${address.port}`
@@ -60,6 +64,8 @@ export class ApiServer {
 
   async stop (): Promise<void> {
     this.node.off('message', this.onMessage)
+    this.node.off('typing', this.onTyping)
+    this.node.off('presence', this.onPresence)
     for (const client of this.wss?.clients ?? []) client.terminate()
     this.wss?.close()
     const server = this.server
