@@ -4,6 +4,7 @@ import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
 import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
 import { trustCommands } from './trust-commands.js'
+import { searchCommands } from './search-commands.js'
 import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
@@ -182,5 +183,6 @@ export const commands: Record<string, Command> = {
       return { json: peers, text }
     }
   },
-  ...trustCommands
+  ...trustCommands,
+  ...searchCommands
 }
