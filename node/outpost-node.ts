@@ -16,6 +16,7 @@ import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
+import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
 import { GroupMembership } from './group-membership.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
@@ -79,6 +80,7 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 export class OutpostNode extends EventEmitter {
   private state: State = 'created'
   private readonly gossipRepair: GossipStreamRepair
+  private readonly searchService: SearchService
 
   private constructor (
     readonly host: Host,
@@ -97,6 +99,7 @@ export class OutpostNode extends EventEmitter {
     presenceService.on('typing', event => { this.emit('typing', event) })
     presenceService.on('presence', event => { this.emit('presence', event) })
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
+    this.searchService = new SearchService({ kv, groups, entry: m => this.entry(m), peerIdOf: who => { try { return this.whois(who).peerId } catch { return who } } })
   }
 
   static async create (init: OutpostNodeInit = {}): Promise<OutpostNode> {
@@ -180,6 +183,7 @@ export class OutpostNode extends EventEmitter {
       const lastEntry = group.doc.membership.valid.at(-1)
       if (lastEntry != null) this.clock.observe(lastEntry.ts)
     }
+    await this.searchService.start()
     await this.host.start()
     this.gossipRepair.start()
     this.gossip.start(this.groups.list())
@@ -205,6 +209,7 @@ export class OutpostNode extends EventEmitter {
       this.gossipRepair.stop()
       await this.host.stop()
     }
+    await this.searchService.stop()
     await this.groups.close()
     await this.kv.close()
     this.state = 'stopped'
@@ -466,8 +471,14 @@ export class OutpostNode extends EventEmitter {
     return { ...matches[0], self: false, safetyNumber: safetyNumber(matches[0].peerId) }
   }
 
+  /** Full-text search over every group this node holds (see node/search-service.ts). */
+  async search (query: string, options: NodeSearchOptions = {}): Promise<SearchResult[]> {
+    return await this.searchService.search(query, options)
+  }
+
   private addGroup (group: Group): void {
     this.watch(group)
+    this.searchService.watch(group)
     this.gossip.addGroup(group)
   }
 

@@ -30,6 +30,13 @@ function optionalInt (query: URLSearchParams, name: string): number | undefined 
   return n
 }
 
+function optionalBool (query: URLSearchParams, name: string): boolean | undefined {
+  const raw = query.get(name)
+  if (raw == null) return undefined
+  if (raw !== 'true' && raw !== 'false') throw new InvalidRequestError(`${name} must be true or false`)
+  return raw === 'true'
+}
+
 /** The local API's endpoints; documented in README.md. */
 export const routes: Route[] = [
   {
@@ -132,6 +139,18 @@ export const routes: Route[] = [
     method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/delete$`),
     run: async (node, { params }) => await node.deleteMessage(params[0], params[1])
+  },
+  {
+    method: 'GET',
+    path: /^\/v1\/search$/,
+    run: async (node, { query }) => await node.search(query.get('q') ?? '', {
+      group: query.get('group') ?? undefined,
+      from: query.get('from') ?? undefined,
+      since: optionalInt(query, 'since'),
+      until: optionalInt(query, 'until'),
+      hasFile: optionalBool(query, 'hasFile'),
+      limit: optionalInt(query, 'limit')
+    })
   },
   { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
   { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }

@@ -5,6 +5,7 @@ import type { PeerStatus } from '../../discovery/index.js'
 import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
 import { trustCommands } from './trust-commands.js'
 import { conversationCommands, messageLine } from './conversation-commands.js'
+import { searchCommands } from './search-commands.js'
 import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
@@ -184,5 +185,6 @@ export const commands: Record<string, Command> = {
     }
   },
   ...trustCommands,
-  ...conversationCommands
+  ...conversationCommands,
+  ...searchCommands
 }

@@ -23,7 +23,12 @@ const OPTIONS = {
   ttl: { type: 'string' },
   for: { type: 'string' },
   out: { type: 'string' },
-  'audit-deletes': { type: 'boolean' }
+  'audit-deletes': { type: 'boolean' },
+  group: { type: 'string' },
+  from: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  'has-file': { type: 'boolean' }
 } as const
 
 class UsageError extends Error {}
