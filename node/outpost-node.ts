@@ -3,10 +3,10 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MAX_TEXT_BYTES, MemoryKv, NotAllowedError, isMessageId, isRole, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId, type Role } from '../crdt/index.js'
+import { HybridClock, MemoryKv, NotAllowedError, isMessageId, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { InvalidInviteError, InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
+import { InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
@@ -17,24 +17,19 @@ import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
+import { GroupAdmin } from './group-admin.js'
 import { GroupMembership } from './group-membership.js'
+import { checkText, historyEntry, mentionsIn, MENTION_ALL } from './history-view.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
-import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
-import { auditLines } from './trust/audit.js'
+import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
-import { decodeInvite, encodeInvite } from './wire/invite.js'
 
 export type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
+export { MENTION_ALL } from './history-view.js'
 
 const log = logger('outpost:node')
-
-/** How `@all` is stored among a message's mentions. */
-export const MENTION_ALL = 'all'
-
-/** How long joining waits for a member to let us in before it answers anyway. */
-const JOIN_WAIT_MS = 10_000
 
 export interface OutpostNodeInit {
   /** data directory (LevelDB on disk); ignored when `kv` is given; neither: in memory */
@@ -81,11 +76,14 @@ export class OutpostNode extends EventEmitter {
   private state: State = 'created'
   private readonly gossipRepair: GossipStreamRepair
   private readonly searchService: SearchService
+  /** group-wide actions: create, invite, join, members, roles, removal, keys, audit */
+  readonly admin: GroupAdmin
 
   private constructor (
     readonly host: Host,
     readonly identity: Identity,
-    private readonly me: Me,
+    /** this node's signing identity; in-process use only (tests that forge entries) */
+    readonly me: Me,
     private readonly kv: KvStore,
     readonly groups: GroupRegistry,
     readonly discovery: Discovery,
@@ -96,6 +94,18 @@ export class OutpostNode extends EventEmitter {
     private readonly presenceService: PresenceService
   ) {
     super()
+    this.admin = new GroupAdmin({
+      groups,
+      me,
+      clock,
+      discovery,
+      sync,
+      membership,
+      addGroup: group => { this.addGroup(group) },
+      addrs: () => this.addrs,
+      nameOf: id => this.nameOf(id),
+      connected: () => new Set(host.getConnections().map(c => c.remotePeer.toString()))
+    })
     presenceService.on('typing', event => { this.emit('typing', event) })
     presenceService.on('presence', event => { this.emit('presence', event) })
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
@@ -219,45 +229,18 @@ export class OutpostNode extends EventEmitter {
   /** `auditDeletes`: message deletions go into the group's audit trail (fixed at creation). */
   async createGroup (name: string, options: { auditDeletes?: boolean } = {}): Promise<{ groupId: GroupId, invite: string }> {
     this.assertRunning()
-    const nonce = newGroupNonce()
-    const group = await this.groups.create(groupIdOf(this.me, nonce), name)
-    writeCreate(group.doc, this.me, group.info.name, nonce, this.clock.tick(), { auditDeletes: options.auditDeletes === true })
-    await group.persisted.flushed()
-    this.addGroup(group)
-    return { groupId: group.info.groupId, invite: this.invite(group.info.groupId) }
+    return await this.admin.createGroup(name, options)
   }
 
   /** A signed invite (owners and admins only), with this node's addresses to dial. */
   invite (groupId: string, options: InviteOptions = {}): string {
-    const group = this.groups.require(groupId)
-    const role = options.role ?? 'member'
-    if (!isRole(role) || (role as Role) === 'owner') throw new InvalidRequestError(`an invite grants admin, member or read-only, not ${String(role)}`)
-    const ttl = options.ttlMs ?? DEFAULT_INVITE_TTL_MS
-    if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new InvalidRequestError('an invite must live a positive number of milliseconds')
-    const mine = group.doc.membership.role(this.peerId)
-    if (mine !== 'owner' && mine !== 'admin') throw new NotAllowedError(`only owners and admins invite (this node is ${mine ?? 'not a member'})`)
-    if (role === 'admin' && mine !== 'owner') throw new NotAllowedError('only the owner invites admins')
-    const name = group.doc.membership.name ?? group.info.name
-    const signed = makeInvite(this.me, group.info.groupId, name, role, Date.now() + ttl, options.for)
-    return encodeInvite({ signed, addrs: this.addrs })
+    return this.admin.invite(groupId, options)
   }
 
-  /**
-   * Joins by invite: the group is added with a signed join request, its topic subscribed, and
-   * the inviter dialed; the first member that syncs with us checks the request, lets us in
-   * and hands us the group keys.
-   */
+  /** Joins by invite; waits (10 s by default) for a member to let this node in. */
   async joinGroup (inviteText: string, options: { waitMs?: number } = {}): Promise<{ groupId: GroupId, name: string, admitted: boolean }> {
     this.assertRunning()
-    const { signed, addrs } = decodeInvite(inviteText)
-    if (signed.expires < Date.now()) throw new InvalidInviteError(`the invite expired on ${new Date(signed.expires).toISOString()}; ask for a new one`)
-    if (signed.for != null && signed.for !== this.peerId) throw new InvalidInviteError('the invite was made for another peer')
-    const { group, isNew } = await this.groups.join(signed.group, signed.name, makeJoin(this.me, signed, this.clock.tick()))
-    if (isNew) this.addGroup(group)
-    if (signed.by !== this.peerId) this.discovery.addPeer(signed.by, addrs)
-    this.sync.syncAll()
-    const admitted = await this.membership.admission(group, options.waitMs ?? JOIN_WAIT_MS)
-    return { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name, admitted }
+    return await this.admin.joinGroup(inviteText, options)
   }
 
   listGroups (): GroupSummary[] {
@@ -282,7 +265,7 @@ export class OutpostNode extends EventEmitter {
     checkText(text)
     if (options.replyTo != null && !isMessageId(options.replyTo)) throw new InvalidRequestError(`reply-to ${options.replyTo} is not a message id`)
     if (options.replyTo != null && group.doc.get(options.replyTo as MessageId) == null) throw new InvalidRequestError(`no message ${options.replyTo} to reply to in group ${groupId}`)
-    const mentions = this.mentionsIn(group, text)
+    const mentions = mentionsIn(text, group.doc.membership.members.keys(), id => this.nameOf(id))
     const message = group.doc.post({
       text,
       name: this.name,
@@ -396,10 +379,7 @@ export class OutpostNode extends EventEmitter {
   /** Hands every member a fresh group key (owners and admins); later messages use it. */
   async rotateKey (groupId: string): Promise<{ keyId: string }> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    const entry = rotate(group.doc, this.me, this.clock.tick())
-    await group.persisted.flushed()
-    return { keyId: entry.id }
+    return await this.admin.rotateKey(groupId)
   }
 
   /** The latest `limit` messages of a group (all when omitted), oldest first. */
@@ -412,43 +392,23 @@ export class OutpostNode extends EventEmitter {
   }
 
   members (groupId: string): MemberSummary[] {
-    const group = this.groups.require(groupId)
-    const connected = new Set(this.host.getConnections().map(c => c.remotePeer.toString()))
-    return [...group.doc.membership.members.values()].map(m => ({
-      peerId: m.peerId,
-      ...(this.nameOf(m.peerId) != null ? { name: this.nameOf(m.peerId) } : {}),
-      role: m.role,
-      since: m.since.ms,
-      connected: m.peerId === this.peerId || connected.has(m.peerId),
-      self: m.peerId === this.peerId,
-      safetyNumber: safetyNumber(m.peerId)
-    })).sort((a, b) => a.since - b.since)
+    return this.admin.members(groupId)
   }
 
   /** Removes a member and rotates the group key; resolves once the change is on disk. */
   async removeMember (groupId: string, peer: string): Promise<MemberSummary[]> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    const target = this.memberId(group, peer)
-    remove(group.doc, this.me, target, this.clock.tick())
-    await group.persisted.flushed()
-    return this.members(groupId)
+    return await this.admin.removeMember(groupId, peer)
   }
 
   async setRole (groupId: string, peer: string, role: string): Promise<MemberSummary[]> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    if (!isRole(role) || role === 'owner') throw new InvalidRequestError(`a role is admin, member or read-only, not '${role}'`)
-    setRole(group.doc, this.me, this.memberId(group, peer), role, this.clock.tick())
-    await group.persisted.flushed()
-    return this.members(groupId)
+    return await this.admin.setRole(groupId, peer, role)
   }
 
   /** The group's audit trail as JSON lines (see trust/audit.ts). */
   auditExport (groupId: string): string[] {
-    const group = this.groups.require(groupId)
-    const deletes = group.doc.membership.policy.auditDeletes === true ? group.doc.deleteEvents() : []
-    return auditLines(group.info.groupId, group.doc.membership, this.me, deletes)
+    return this.admin.auditExport(groupId)
   }
 
   peers (): PeerStatus[] {
@@ -486,16 +446,6 @@ export class OutpostNode extends EventEmitter {
     return peerId === this.peerId ? this.name : this.discovery.name(peerId)
   }
 
-  /** A member by PeerId, or by display name when exactly one member has it. */
-  private memberId (group: Group, who: string): string {
-    const members = [...group.doc.membership.members.keys()]
-    if (members.includes(who)) return who
-    const named = members.filter(id => this.nameOf(id) === who)
-    if (named.length === 1) return named[0]
-    if (named.length > 1) throw new InvalidRequestError(`${named.length} members are named '${who}'; give the peer id (see 'outpost group members')`)
-    throw new UnknownPeerError(`'${who}' is not a member of ${group.info.groupId}; see 'outpost group members'`)
-  }
-
   private watch (group: Group): void {
     group.doc.onMembership((membership, origin) => {
       if (origin === 'remote') {
@@ -513,38 +463,7 @@ export class OutpostNode extends EventEmitter {
   }
 
   private entry (m: ChatMessage): HistoryEntry {
-    return {
-      id: m.id,
-      author: m.author,
-      authorName: m.author === this.peerId ? this.name : (this.discovery.name(m.author) ?? m.authorName),
-      ts: m.ts.ms,
-      hlc: { ms: m.ts.ms, c: m.ts.c },
-      text: m.text,
-      ...(m.replyTo != null ? { replyTo: m.replyTo } : {}),
-      ...(m.mentions != null ? { mentions: [...m.mentions] } : {}),
-      mentionsMe: m.mentions != null && (m.mentions.includes(this.peerId) || m.mentions.includes(MENTION_ALL)),
-      edits: m.edits,
-      deleted: m.deleted,
-      reactions: Object.fromEntries(Object.entries(m.reactions).map(([emoji, by]) => [emoji, [...by]])),
-      pinned: m.pinned,
-      replies: m.replies
-    }
-  }
-
-  /**
-   * The members a text mentions: `@all`, and `@name` for every member whose display name
-   * (as this node knows it, spaces allowed) follows an @ in the text.
-   */
-  private mentionsIn (group: Group, text: string): string[] {
-    if (!text.includes('@')) return []
-    const found = new Set<string>()
-    if (/(^|\s)@all\b/i.test(text)) found.add(MENTION_ALL)
-    const lower = text.toLowerCase()
-    for (const peerId of group.doc.membership.members.keys()) {
-      const name = this.nameOf(peerId)
-      if (name != null && lower.includes(`@${name.toLowerCase()}`)) found.add(peerId)
-    }
-    return [...found]
+    return historyEntry(m, this.peerId, id => this.nameOf(id))
   }
 
   private assertNotRemoved (group: Group): void {
@@ -556,9 +475,4 @@ export class OutpostNode extends EventEmitter {
   private assertRunning (): void {
     if (this.state !== 'running') throw new NodeStoppedError(`the node is ${this.state}`)
   }
-}
-
-function checkText (text: string): void {
-  if (typeof text !== 'string' || text.trim().length === 0) throw new InvalidRequestError('the message text is empty')
-  if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new InvalidRequestError(`the message is longer than ${MAX_TEXT_BYTES} bytes`)
 }
