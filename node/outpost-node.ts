@@ -17,6 +17,7 @@ import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
+import { exportHtml, exportJson, type ExportFormat, type GroupExport } from './export.js'
 import { GroupAdmin } from './group-admin.js'
 import { GroupMembership } from './group-membership.js'
 import { checkText, historyEntry, mentionsIn, MENTION_ALL } from './history-view.js'
@@ -340,6 +341,20 @@ export class OutpostNode extends EventEmitter {
       upTo: r.upTo,
       ts: r.ts.ms
     }))
+  }
+
+  /** The group's whole history (with members) in a form people read without Outpost. */
+  exportGroup (groupId: string, format: ExportFormat): string {
+    const group = this.groups.require(groupId)
+    const data: GroupExport = {
+      format: 'outpost-export/1',
+      group: { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name },
+      exportedAt: new Date().toISOString(),
+      exportedBy: { peerId: this.peerId, name: this.name },
+      members: this.members(groupId),
+      messages: this.history(groupId)
+    }
+    return format === 'json' ? exportJson(data) : exportHtml(data)
   }
 
   /** Tells the group's members this node's user is typing (lasts a few seconds). */

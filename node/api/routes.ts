@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '../errors.js'
+import { isExportFormat } from '../export.js'
 import type { InviteOptions, OutpostNode } from '../outpost-node.js'
 
 export interface RouteContext {
@@ -115,6 +116,15 @@ export const routes: Route[] = [
   },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/messages/([0-9a-f]{24})/thread$`), run: (node, { params }) => node.thread(params[0], params[1]) },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/pins$`), run: (node, { params }) => node.pins(params[0]) },
+  {
+    method: 'GET',
+    path: new RegExp(`^/v1/groups/${GROUP}/export$`),
+    run: (node, { params, query }) => {
+      const format = query.get('format') ?? 'json'
+      if (!isExportFormat(format)) throw new InvalidRequestError("format must be 'json' or 'html'")
+      return { format, content: node.exportGroup(params[0], format) }
+    }
+  },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/presence$`), run: (node, { params }) => node.presence(params[0]) },
   { method: 'POST', path: new RegExp(`^/v1/groups/${GROUP}/typing$`), run: (node, { params }) => { node.typing(params[0]); return { ok: true } } },
   {

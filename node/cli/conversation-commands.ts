@@ -1,5 +1,7 @@
 import type { HistoryEntry } from '../outpost-node.js'
-import { api, enc, time, type Command } from './shared.js'
+import { writeFile } from 'node:fs/promises'
+import { InvalidRequestError } from '../errors.js'
+import { api, enc, str, time, type Command } from './shared.js'
 
 /** The daily gestures on messages: reactions, pins, threads (issue: conversations). */
 
@@ -60,6 +62,21 @@ export const conversationCommands: Record<string, Command> = {
         json: { ...r, receipts },
         text: [`read up to ${r.upTo ?? '(nothing yet)'}; ${r.unread} unread`, ...receipts.map(x => `  ${x.name ?? x.peerId} has read up to ${x.upTo} (${time(x.ts)})`)].join('\n')
       }
+    }
+  },
+  export: {
+    usage: 'export GROUP --format json|html --out PATH',
+    summary: 'write the group\'s history (with its members) as JSON or as one HTML page, readable without Outpost',
+    options: ['format', 'out'],
+    args: 1,
+    run: async ({ args, values, dataDir }) => {
+      const format = str(values.format) ?? 'json'
+      const out = str(values.out)
+      if (format !== 'json' && format !== 'html') throw new InvalidRequestError("--format takes 'json' or 'html'")
+      if (out == null) throw new InvalidRequestError('--out PATH is required: where to write the export')
+      const r = await (await api(dataDir)).get<{ content: string }>(`/v1/groups/${enc(args[0])}/export?format=${format}`)
+      await writeFile(out, r.content)
+      return { json: { file: out, format, bytes: Buffer.byteLength(r.content) }, text: `written to ${out} (${format})` }
     }
   },
   thread: {

@@ -24,6 +24,7 @@ const OPTIONS = {
   for: { type: 'string' },
   out: { type: 'string' },
   'audit-deletes': { type: 'boolean' },
+  format: { type: 'string' },
   group: { type: 'string' },
   from: { type: 'string' },
   since: { type: 'string' },
