@@ -124,7 +124,12 @@ export interface RemoveEntry extends Signed { readonly kind: 'remove', readonly 
 export interface RotateEntry extends Signed { readonly kind: 'rotate', readonly wraps: Wraps }
 /** Gives keys (keyId → wrap) to a member who lacks them. */
 export interface GrantEntry extends Signed { readonly kind: 'grant', readonly to: string, readonly wraps: Wraps }
-export type LogEntry = CreateEntry | AdmitEntry | RoleEntry | RemoveEntry | RotateEntry | GrantEntry
+/** How long messages are kept (owners and admins); 0 keeps them forever. The latest wins. */
+export interface RetentionEntry extends Signed { readonly kind: 'retention', readonly seconds: number }
+export type LogEntry = CreateEntry | AdmitEntry | RoleEntry | RemoveEntry | RotateEntry | GrantEntry | RetentionEntry
+
+/** A retention longer than this is "forever" in all but name (100 years). */
+export const MAX_RETENTION_SECONDS = 100 * 365 * 24 * 3600
 
 export type Entry = MessageEvent | LogEntry
 /** An entry before it is placed and signed. */
@@ -315,6 +320,9 @@ export function parseLogEntry (value: unknown): LogEntry {
     case 'grant':
       if (!isShortString(e.to, MAX_PEER_ID_LENGTH)) fail('bad grantee')
       checkWraps(e.wraps, 'keyId')
+      break
+    case 'retention':
+      if (!Number.isSafeInteger(e.seconds) || (e.seconds as number) < 0 || (e.seconds as number) > MAX_RETENTION_SECONDS) fail('bad retention')
       break
     default:
       fail(`unknown kind ${shown(e.kind)}`)

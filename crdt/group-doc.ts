@@ -59,6 +59,7 @@ export class GroupDoc {
   private readonly listeners = new Set<MessagesListener>()
   private readonly membershipListeners = new Set<(m: Membership, origin: ChangeOrigin) => void>()
   private readonly erasedListeners = new Set<(count: number) => void>()
+  private readonly removedListeners = new Set<(ids: MessageId[]) => void>()
   private invalid = 0
   private lastPublishKey: GroupKey | undefined
 
@@ -66,7 +67,13 @@ export class GroupDoc {
     this.doc = new Y.Doc({ gc: true })
     this.messages = this.doc.getMap('messages')
     this.log = this.doc.getMap('log')
-    this.index = new MessageIndex({ groupId, membership: () => this.folded, key: keyId => this.keys.get(keyId), open: crypto.open })
+    this.index = new MessageIndex({
+      groupId,
+      membership: () => this.folded,
+      key: keyId => this.keys.get(keyId),
+      open: crypto.open,
+      expiresBefore: () => this.folded.expiresBefore(Date.now())
+    })
     this.doc.on('afterTransaction', (txn: Y.Transaction) => { this.onTransaction(txn) })
   }
 
@@ -157,6 +164,26 @@ export class GroupDoc {
     this.doc.transact(() => { for (const key of keys) this.messages.delete(key) }, 'local')
     for (const listener of this.erasedListeners) listener(keys.length)
     return keys.length
+  }
+
+  /**
+   * Erases the messages the group's retention has expired (with their edits, reactions
+   * and pins). The node runs it at start and then every minute; every node does the same.
+   */
+  eraseExpired (now = Date.now()): number {
+    const cutoff = this.folded.expiresBefore(now)
+    if (cutoff === 0) return 0
+    const keys = this.index.expiredKeys(cutoff).filter(k => this.messages.has(k))
+    if (keys.length === 0) return 0
+    this.doc.transact(() => { for (const key of keys) this.messages.delete(key) }, 'local')
+    for (const listener of this.erasedListeners) listener(keys.length)
+    return keys.length
+  }
+
+  /** Messages that left the view (expired, or no longer readable): ids, for indexes. */
+  onRemoved (listener: (ids: MessageId[]) => void): () => void {
+    this.removedListeners.add(listener)
+    return () => { this.removedListeners.delete(listener) }
   }
 
   /** Called after an erasure (to compact storage, so the erased text leaves the disk too). */
@@ -261,7 +288,8 @@ export class GroupDoc {
       doc: this.doc,
       verify: this.crypto.verify,
       membershipWith: entries => entries.length === 0 ? this.folded : Membership.fold([...this.logEntries.values(), ...entries]),
-      isDeleted: target => this.index.isDeleted(target)
+      isDeleted: target => this.index.isDeleted(target),
+      expiresBefore: () => this.folded.expiresBefore(Date.now())
     })
     if (verdict.update != null) {
       try {
@@ -323,6 +351,7 @@ export class GroupDoc {
     this.listeners.clear()
     this.membershipListeners.clear()
     this.erasedListeners.clear()
+    this.removedListeners.clear()
     this.doc.destroy()
   }
 
@@ -371,6 +400,7 @@ export class GroupDoc {
     }
     if (touched.size === 0) return
     const changed: ChatMessage[] = []
+    const removed: MessageId[] = []
     for (const id of touched) {
       const next = this.index.view(id)
       const previous = this.byId.get(id)
@@ -378,9 +408,12 @@ export class GroupDoc {
       if (next != null) {
         this.place(next)
         changed.push(next)
+      } else if (previous != null) {
+        removed.push(previous.id)
       }
     }
     this.emit(changed, origin)
+    this.emitRemoved(removed)
   }
 
   private unwrapKeys (): void {
@@ -415,6 +448,12 @@ export class GroupDoc {
         before.pinned !== m.pinned || before.replies !== m.replies || JSON.stringify(before.reactions) !== JSON.stringify(m.reactions)
     })
     this.emit(changed, origin)
+    this.emitRemoved([...previous.keys()].filter(id => !this.byId.has(id)) as MessageId[])
+  }
+
+  private emitRemoved (ids: MessageId[]): void {
+    if (ids.length === 0) return
+    for (const listener of this.removedListeners) listener(ids)
   }
 
   private emit (changed: ChatMessage[], origin: ChangeOrigin): void {

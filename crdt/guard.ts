@@ -23,9 +23,14 @@ export interface GuardContext {
   membershipWith: (entries: LogEntry[]) => Membership
   /** whether a valid delete of this message is held */
   isDeleted: (target: string) => boolean
+  /** entries stamped before this (ms) are expired under the group's retention (0: none) */
+  expiresBefore: () => number
 }
 
 type DeleteSet = Map<number, Array<{ clock: number, len: number }>>
+
+/** How far ahead of ours another node's clock may run when it erases expired messages. */
+const RETENTION_SLACK_MS = 60 * 60 * 1000
 
 export interface GuardVerdict {
   /** what to apply: the update itself, a copy without the rejected items, or null */
@@ -106,7 +111,11 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
   }
   let ds = decoded.ds.clients
   if (ds.size > 0) {
-    const why = checkDeletions(ds, byClient, ctx, target => deletedHere.has(target) || ctx.isDeleted(target))
+    // Expired entries may be erased too; a peer whose clock runs a little ahead erases a
+    // little earlier, so allow for that.
+    const cutoff = ctx.expiresBefore()
+    const expired = (ts: unknown): boolean => cutoff > 0 && typeof (ts as { ms?: unknown })?.ms === 'number' && (ts as { ms: number }).ms < cutoff + RETENTION_SLACK_MS
+    const why = checkDeletions(ds, byClient, ctx, (target, ts) => deletedHere.has(target) || ctx.isDeleted(target) || expired(ts))
     if (why === 'unverifiable') {
       // It covers items we do not hold yet: a later sync brings them, and the deletion again.
       ds = new Map()
@@ -125,7 +134,7 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
  * erased. Returns why not, 'unverifiable' when it covers items this node does not hold,
  * or null.
  */
-function checkDeletions (ds: DeleteSet, inUpdate: Map<number, Struct[]>, ctx: GuardContext, isDeleted: (target: string) => boolean): string | null {
+function checkDeletions (ds: DeleteSet, inUpdate: Map<number, Struct[]>, ctx: GuardContext, mayErase: (target: string, ts: unknown) => boolean): string | null {
   const messages = ctx.doc.getMap('messages')
   let unverifiable = false
   for (const [client, ranges] of ds) {
@@ -140,10 +149,10 @@ function checkDeletions (ds: DeleteSet, inUpdate: Map<number, Struct[]>, ctx: Gu
         const inMessages = item.parent === messages || (item.parent as unknown) === 'messages'
         if (!inMessages || key == null) return 'a deletion of a membership entry'
         if (item.content instanceof Y.ContentDeleted) continue
-        const value = item.content instanceof Y.ContentAny ? item.content.arr[0] as { kind?: unknown, target?: unknown } | undefined : undefined
+        const value = item.content instanceof Y.ContentAny ? item.content.arr[0] as { kind?: unknown, target?: unknown, ts?: unknown } | undefined : undefined
         const target = value?.kind === 'post' ? key : (value?.kind === 'edit' || value?.kind === 'react' || value?.kind === 'pin') ? value.target : undefined
         if (typeof target !== 'string') return `a deletion of a ${String(typeof value?.kind === 'string' ? value.kind : 'message')} event`
-        if (!isDeleted(target)) return `a deletion of message ${target}, which no valid delete covers`
+        if (!mayErase(target, value?.ts)) return `a deletion of message ${target}, which no valid delete or retention covers`
       }
     }
   }

@@ -42,6 +42,8 @@ export class Membership {
   creator: string | null = null
   createdAt: Timestamp | null = null
   policy: GroupPolicy = {}
+  /** how long messages are kept, in seconds; 0: forever */
+  retentionSeconds = 0
   readonly members = new Map<string, Member>()
   /** group keys in the order they were created; the last is the current one */
   readonly keys: GroupKeyRecord[] = []
@@ -109,6 +111,11 @@ export class Membership {
 
   canModerateAt (peerId: string, at: Position): boolean {
     return MANAGERS.has(this.roleAt(peerId, at))
+  }
+
+  /** Messages stamped before this (ms) are expired at `now`; 0 when nothing expires. */
+  expiresBefore (now: number): number {
+    return this.retentionSeconds > 0 ? now - this.retentionSeconds * 1000 : 0
   }
 
   /** Whether `by` may change `target`'s role to `to` (null: remove) now. */
@@ -192,6 +199,10 @@ export class Membership {
       case 'rotate':
         if (!MANAGERS.has(authorRole)) return 'only owners and admins rotate the key'
         this.addKey(e, e.wraps)
+        return null
+      case 'retention':
+        if (!MANAGERS.has(authorRole)) return 'only owners and admins set the retention'
+        this.retentionSeconds = e.seconds
         return null
       case 'grant':
         if (authorRole == null) return 'granted by a non-member'

@@ -11,6 +11,8 @@ export interface MessageIndexContext {
   groupId: GroupId
   membership: () => Membership
   key: (keyId: string) => Uint8Array | undefined
+  /** posts stamped before this (ms) are expired and not shown (0: none) */
+  expiresBefore: () => number
   open: (key: Uint8Array, sealed: Uint8Array, aad: Uint8Array) => Uint8Array | null
 }
 
@@ -122,6 +124,19 @@ export class MessageIndex {
     return keys
   }
 
+  /** Keys of posts stamped before `cutoff`, with their edits, reactions and pins. */
+  expiredKeys (cutoff: number): string[] {
+    const keys: string[] = []
+    for (const post of this.posts.values()) {
+      if (post.ts.ms >= cutoff) continue
+      keys.push(post.id)
+      for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
+        for (const e of index.get(post.id) ?? []) keys.push(e.id)
+      }
+    }
+    return keys
+  }
+
   /** Every message with something to show: posts, and deleted posts' places. */
   viewIds (): string[] {
     return [...new Set([...this.posts.keys(), ...[...this.deletes.keys()].filter(t => !this.posts.has(t))])]
@@ -178,8 +193,12 @@ export class MessageIndex {
   view (id: string): ChatMessage | null {
     const m = this.ctx.membership()
     const post = this.posts.get(id)
-    if (post == null) return this.tombstone(id)
-    if (!m.canPostAt(post.by, post)) return null
+    const cutoff = this.ctx.expiresBefore()
+    if (post == null) {
+      const tomb = this.tombstone(id)
+      return tomb != null && tomb.ts.ms < cutoff ? null : tomb
+    }
+    if (post.ts.ms < cutoff || !m.canPostAt(post.by, post)) return null
     const body = this.postBody(post)
     if (body == null) return null
     let text = body.text

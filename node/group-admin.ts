@@ -1,4 +1,4 @@
-import { isRole, NotAllowedError, type GroupId, type HybridClock, type Role } from '../crdt/index.js'
+import { isRole, MAX_RETENTION_SECONDS, NotAllowedError, type GroupId, type HybridClock, type Role } from '../crdt/index.js'
 import type { Discovery } from '../discovery/index.js'
 import { InvalidInviteError, InvalidRequestError, UnknownPeerError } from './errors.js'
 import type { GroupMembership } from './group-membership.js'
@@ -6,7 +6,7 @@ import type { Group, GroupRegistry } from './groups.js'
 import type { InviteOptions, MemberSummary } from './node-types.js'
 import { safetyNumber } from './safety-number.js'
 import type { SyncService } from './sync.js'
-import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRole, writeCreate, type Me } from './trust/actions.js'
+import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRetention, setRole, writeCreate, type Me } from './trust/actions.js'
 import { auditLines } from './trust/audit.js'
 import { decodeInvite, encodeInvite } from './wire/invite.js'
 
@@ -119,6 +119,16 @@ export class GroupAdmin {
     const entry = rotate(group.doc, this.components.me, this.components.clock.tick())
     await group.persisted.flushed()
     return { keyId: entry.id }
+  }
+
+  /** Sets how long the group keeps messages (0: forever); expired ones are erased at once. */
+  async setRetention (groupId: string, seconds: number): Promise<{ groupId: string, retentionSeconds: number, erased: number }> {
+    const group = this.components.groups.require(groupId)
+    if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_RETENTION_SECONDS) throw new InvalidRequestError('a retention is a whole number of seconds, 0 (forever) to 100 years')
+    setRetention(group.doc, this.components.me, seconds, this.components.clock.tick())
+    const erased = group.doc.eraseExpired()
+    await group.persisted.flushed()
+    return { groupId: group.info.groupId, retentionSeconds: group.doc.membership.retentionSeconds, erased }
   }
 
   /** The group's audit trail as JSON lines (see trust/audit.ts). */

@@ -54,6 +54,8 @@ export interface GroupSummary {
   /** this node's role; null while it waits for a member to let it in, or once removed */
   role: Role | null
   members: number
+  /** how long messages are kept, in seconds; 0: forever */
+  retentionSeconds: number
   /** messages by others after this node's read receipt, and how many of them mention it */
   unread: number
   mentions: number

@@ -32,6 +32,9 @@ export { MENTION_ALL } from './history-view.js'
 
 const log = logger('outpost:node')
 
+/** How often expired messages are looked for. */
+const RETENTION_CHECK_MS = 60_000
+
 export interface OutpostNodeInit {
   /** data directory (LevelDB on disk); ignored when `kv` is given; neither: in memory */
   dataDir?: string
@@ -77,6 +80,7 @@ export class OutpostNode extends EventEmitter {
   private state: State = 'created'
   private readonly gossipRepair: GossipStreamRepair
   private readonly searchService: SearchService
+  private retentionTimer: NodeJS.Timeout | null = null
   /** group-wide actions: create, invite, join, members, roles, removal, keys, audit */
   readonly admin: GroupAdmin
 
@@ -203,6 +207,10 @@ export class OutpostNode extends EventEmitter {
     this.state = 'running'
     this.membership.start()
     this.presenceService.start()
+    // Retention: every node erases what has expired, at start and then every minute.
+    this.eraseExpired()
+    this.retentionTimer = setInterval(() => { this.eraseExpired() }, RETENTION_CHECK_MS)
+    this.retentionTimer.unref()
     log('node %s running on %s', this.peerId, this.addrs.join(', '))
   }
 
@@ -212,6 +220,7 @@ export class OutpostNode extends EventEmitter {
     const wasStarted = this.state !== 'created'
     this.state = 'stopping'
     this.membership.stop()
+    if (this.retentionTimer != null) clearInterval(this.retentionTimer)
     if (wasStarted) this.presenceService.stop()
     if (wasStarted) {
       await this.discovery.stop()
@@ -253,6 +262,7 @@ export class OutpostNode extends EventEmitter {
       topic: g.topic,
       role: g.info.removed != null ? null : g.doc.membership.role(this.peerId),
       members: g.doc.membership.members.size,
+      retentionSeconds: g.doc.membership.retentionSeconds,
       ...g.doc.unread(this.peerId, [this.peerId, MENTION_ALL]),
       ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
     }))
@@ -421,6 +431,12 @@ export class OutpostNode extends EventEmitter {
     return await this.admin.setRole(groupId, peer, role)
   }
 
+  /** How long the group keeps messages, in seconds (0: forever); owners and admins. */
+  async setRetention (groupId: string, seconds: number): Promise<{ groupId: string, retentionSeconds: number, erased: number }> {
+    this.assertRunning()
+    return await this.admin.setRetention(groupId, seconds)
+  }
+
   /** The group's audit trail as JSON lines (see trust/audit.ts). */
   auditExport (groupId: string): string[] {
     return this.admin.auditExport(groupId)
@@ -475,6 +491,17 @@ export class OutpostNode extends EventEmitter {
       if (this.listenerCount('message') === 0) return
       for (const message of messages) this.emit('message', { groupId: group.info.groupId, message: this.entry(message), origin } satisfies MessageEvent)
     })
+  }
+
+  private eraseExpired (): void {
+    for (const group of this.groups.list()) {
+      try {
+        const erased = group.doc.eraseExpired()
+        if (erased > 0) log('erased %d expired entries of %s', erased, group.info.groupId)
+      } catch (err) {
+        log.error('cannot erase expired messages of %s: %s', group.info.groupId, (err as Error).message)
+      }
+    }
   }
 
   private entry (m: ChatMessage): HistoryEntry {

@@ -79,12 +79,19 @@ export class SearchService {
     const index = this.index
     if (this.state !== 'running' || index == null || this.unwatch.has(group.info.groupId)) return
     const groupId = group.info.groupId
-    this.unwatch.set(groupId, group.doc.onMessages(messages => {
+    const offMessages = group.doc.onMessages(messages => {
       // A listener on the receive path: one message the index refuses must not stop the others.
       for (const m of messages) {
         try { index.index(groupId, searchDoc(m)) } catch (err) { log.error('cannot index message %s of %s: %s', m.id, groupId, (err as Error).message) }
       }
-    }))
+    })
+    // Expired (retention) or otherwise gone from the view: out of the index too.
+    const offRemoved = group.doc.onRemoved(ids => {
+      for (const id of ids) {
+        try { index.remove(groupId, id) } catch (err) { log.error('cannot unindex message %s of %s: %s', id, groupId, (err as Error).message) }
+      }
+    })
+    this.unwatch.set(groupId, () => { offMessages(); offRemoved() })
   }
 
   async search (query: string, options: NodeSearchOptions = {}): Promise<SearchResult[]> {

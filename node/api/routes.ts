@@ -56,6 +56,14 @@ export const routes: Route[] = [
     }
   },
   { method: 'POST', path: new RegExp(`^/v1/groups/${GROUP}/rotate$`), run: async (node, { params }) => await node.rotateKey(params[0]) },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/retention$`),
+    run: async (node, { params, body }) => {
+      if (typeof body.seconds !== 'number') throw new InvalidRequestError("field 'seconds' (a number, 0 for forever) is required")
+      return await node.setRetention(params[0], body.seconds)
+    }
+  },
   { method: 'POST', path: /^\/v1\/groups\/join$/, run: async (node, { body }) => await node.joinGroup(stringField(body, 'invite')) },
   {
     method: 'GET',

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { InvalidRequestError } from '../errors.js'
 import type { HistoryEntry, MemberSummary } from '../outpost-node.js'
-import { api, enc, str, time, type Command } from './shared.js'
+import { api, durationMs, enc, str, time, type Command } from './shared.js'
 
 /** Membership, roles and the audit trail (issue: trust). */
 
@@ -64,6 +64,18 @@ export const trustCommands: Record<string, Command> = {
     run: async ({ args, dataDir }) => {
       const r = await (await api(dataDir)).post<{ keyId: string }>(`/v1/groups/${enc(args[0])}/rotate`, {})
       return { json: r, text: `new group key ${r.keyId}` }
+    }
+  },
+  retention: {
+    usage: 'retention GROUP DAYS',
+    summary: 'keep messages DAYS days (or a duration like 12h or 90s; 0: forever); every node erases older ones (owner or admin)',
+    options: [],
+    args: 2,
+    run: async ({ args, dataDir }) => {
+      const raw = args[1].trim()
+      const seconds = raw === '0' ? 0 : /^\d+$/.test(raw) ? Number(raw) * 86_400 : Math.round(durationMs(raw) / 1000)
+      const r = await (await api(dataDir)).post<{ retentionSeconds: number, erased: number }>(`/v1/groups/${enc(args[0])}/retention`, { seconds })
+      return { json: r, text: r.retentionSeconds === 0 ? 'messages are kept forever' : `messages are kept ${r.retentionSeconds} s; ${r.erased} expired entries erased` }
     }
   },
   delete: {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   groupIdFor, newEventId, signingBytes, verifyJoin, NotAllowedError,
   type AdmitEntry, type CreateEntry, type GrantEntry, type GroupDoc, type GroupId, type GroupPolicy, type JoinRequest, type RemoveEntry,
-  type Role, type RoleEntry, type RotateEntry, type SignedInvite, type Timestamp, type Wraps
+  type RetentionEntry, type Role, type RoleEntry, type RotateEntry, type SignedInvite, type Timestamp, type Wraps
 } from '../../crdt/index.js'
 import { newGroupKey, verifySignature, wrap, type BoxKey } from './keys.js'
 
@@ -83,6 +83,13 @@ export function setRole (doc: GroupDoc, me: Me, target: string, role: Exclude<Ro
     throw new NotAllowedError(`${doc.membership.role(me.peerId) ?? 'a non-member'} may not make ${target} ${role}`)
   }
   return doc.write<RoleEntry>('log', { kind: 'role', id: newEventId(me.peerId), by: me.peerId, ts, target, role })
+}
+
+/** How long the group keeps messages (owners and admins); 0 keeps them forever. */
+export function setRetention (doc: GroupDoc, me: Me, seconds: number, ts: Timestamp): RetentionEntry {
+  const role = doc.membership.role(me.peerId)
+  if (role !== 'owner' && role !== 'admin') throw new NotAllowedError(`only owners and admins set the retention (this node is ${role ?? 'not a member'})`)
+  return doc.write<RetentionEntry>('log', { kind: 'retention', id: newEventId(me.peerId), by: me.peerId, ts, seconds })
 }
 
 /** A fresh group key for every current member (owners and admins), e.g. on a schedule. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { compareMessages, GroupDoc, HybridClock, InvalidUpdateError, NotAllowedError, newEventId, signingBytes, type ChatMessage, type EditEvent, type MessageId, type PostEvent } from '../../crdt/index.js'
-import { remove, rotate, setRole } from '../../node/trust/actions.js'
+import { remove, rotate, setRetention, setRole } from '../../node/trust/actions.js'
 import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
 import { seededRandom } from '../helpers/messages.js'
 
@@ -199,7 +199,7 @@ describe('GroupDoc', function () {
       const deleting = replicaOf(a, alice)
       deleting.doc.getMap('messages').delete(entry.id)
       const del = deleting.diff(a.stateVector())
-      assert.ok(a.applyUpdate(del, 'remote').rejected.some(r => /no valid delete covers/.test(r.why)))
+      assert.ok(a.applyUpdate(del, 'remote').rejected.some(r => /no valid delete or retention covers/.test(r.why)))
       assert.equal(a.size, 1)
       assert.equal(a.get(entry.id as MessageId)?.text, 'hello')
       // Nor may anyone erase a membership entry.
@@ -301,6 +301,27 @@ describe('GroupDoc', function () {
     const fresh = replicaOf(a, bob)
     assert.deepEqual(fresh.latest(), a.latest())
     assert.deepEqual(b.latest(), a.latest())
+  })
+
+  it('retention: expired posts are hidden, erased with their edits and reactions, and the erasure is accepted by other replicas', () => {
+    const a = newGroup(alice)
+    letIn(a, alice, bob)
+    const old = post(a, alice, 'old news')
+    a.edit(old.id, 'old news, edited', 'alice', nextTs())
+    const b = replicaOf(a, bob)
+    b.react(old.id, '👍', nextTs())
+    a.applyUpdate(b.diff(a.stateVector()), 'remote')
+    setRetention(a, alice.me, 60, nextTs())
+    b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    assert.equal(a.size, 1, 'not expired yet')
+    const later = Date.now() + 61_000
+    assert.equal(a.eraseExpired(later), 3)
+    assert.equal(a.doc.getMap('messages').size, 0)
+    // b's clock says it has not expired yet, but a's erasure is within the allowed skew.
+    const { rejected } = b.applyUpdate(a.diff(b.stateVector()), 'remote')
+    assert.deepEqual(rejected, [])
+    assert.equal(b.doc.getMap('messages').size, 0)
+    assert.throws(() => setRetention(b, bob.me, 1, nextTs()), (e: Error) => e.name === NotAllowedError.NAME)
   })
 
   it('read receipts: only forward, synced, and unread counts (with mentions) follow them', () => {
