@@ -115,7 +115,16 @@ export interface GroupPolicy {
 }
 
 /** The group's first entry; its id is the first group key's id, and it proves the group id. */
-export interface CreateEntry extends Signed { readonly kind: 'create', readonly name: string, readonly nonce: string, readonly box: string, readonly wraps: Wraps, readonly policy?: GroupPolicy }
+export interface CreateEntry extends Signed {
+  readonly kind: 'create'
+  readonly name: string
+  readonly nonce: string
+  readonly box: string
+  readonly wraps: Wraps
+  readonly policy?: GroupPolicy
+  /** a direct message: the other person, a member from the start, and their box key */
+  readonly dm?: { readonly peer: string, readonly box: string }
+}
 /** A member let a joiner in (the join request proves the invite) and handed it the keys. */
 export interface AdmitEntry extends Signed { readonly kind: 'admit', readonly join: JoinRequest, readonly wraps: Wraps }
 export interface RoleEntry extends Signed { readonly kind: 'role', readonly target: string, readonly role: Exclude<Role, 'owner'> }
@@ -171,6 +180,12 @@ export function isOwnId (id: string, author: string): boolean {
 /** A group id is bound to its creator, so no one else can write a valid `create`. */
 export function groupIdFor (creator: string, nonce: string): GroupId {
   return createHash('sha256').update(`${creator}\n${nonce}`).digest('hex').slice(0, 32) as GroupId
+}
+
+/** The one direct-message group two people share: its id comes from the pair alone. */
+export function dmGroupId (a: string, b: string): GroupId {
+  const [x, y] = a < b ? [a, b] : [b, a]
+  return createHash('sha256').update(`outpost/dm/2\n${x}\n${y}`).digest('hex').slice(0, 32) as GroupId
 }
 
 /** Deterministic JSON: object keys sorted at every level; bytes as {"$b64": "..."}. */
@@ -296,6 +311,11 @@ export function parseLogEntry (value: unknown): LogEntry {
       if (!isShortString(e.nonce, 64)) fail('bad nonce')
       if (!isB64(e.box, 64)) fail('bad box key')
       checkWraps(e.wraps, 'peer')
+      if (e.dm !== undefined) {
+        const dm = asObject(e.dm)
+        if (!isShortString(dm.peer, MAX_PEER_ID_LENGTH) || dm.peer === e.by) fail('bad direct-message peer')
+        if (!isB64(dm.box, 64)) fail('bad direct-message box key')
+      }
       if (e.policy !== undefined) {
         const policy = asObject(e.policy)
         if (policy.auditDeletes !== undefined && typeof policy.auditDeletes !== 'boolean') fail('bad policy')
@@ -334,7 +354,7 @@ export function parseLogEntry (value: unknown): LogEntry {
 export function verifyEntry (groupId: GroupId, entry: Entry, verify: Verify): boolean {
   if (!verify(entry.by, signingBytes(groupId, 'entry', entry), Buffer.from(entry.sig, 'base64'))) return false
   if (entry.kind === 'admit') return verifyJoin(groupId, entry.join, verify)
-  if (entry.kind === 'create') return groupIdFor(entry.by, entry.nonce) === groupId
+  if (entry.kind === 'create') return entry.dm != null ? dmGroupId(entry.by, entry.dm.peer) === groupId : groupIdFor(entry.by, entry.nonce) === groupId
   return true
 }
 

@@ -42,6 +42,8 @@ export class Membership {
   creator: string | null = null
   createdAt: Timestamp | null = null
   policy: GroupPolicy = {}
+  /** in a direct-message group: the other person than the creator */
+  dm: string | null = null
   /** how long messages are kept, in seconds; 0: forever */
   retentionSeconds = 0
   readonly members = new Map<string, Member>()
@@ -151,13 +153,27 @@ export class Membership {
   /** Applies one entry; returns why it is not allowed, or null. */
   private apply (e: LogEntry): string | null {
     if (e.kind === 'create') {
-      if (this.creator != null) return 'the group already exists'
+      if (this.creator != null) {
+        // Both people may open their direct-message group at once: the second create only
+        // adds its key (messages sealed with it stay readable).
+        if (this.dm != null && e.dm != null && e.by === this.dm && e.dm.peer === this.creator) {
+          this.addKey(e, e.wraps)
+          return null
+        }
+        return 'the group already exists'
+      }
       this.creator = e.by
       this.name = e.name
       this.createdAt = e.ts
       this.policy = e.policy ?? {}
-      this.members.set(e.by, { peerId: e.by, role: 'owner', box: e.box, since: e.ts })
-      this.setRole(e.by, e, 'owner')
+      this.members.set(e.by, { peerId: e.by, role: e.dm != null ? 'member' : 'owner', box: e.box, since: e.ts })
+      this.setRole(e.by, e, e.dm != null ? 'member' : 'owner')
+      if (e.dm != null) {
+        // Two equals: both members, neither can add, remove or promote anyone.
+        this.dm = e.dm.peer
+        this.members.set(e.dm.peer, { peerId: e.dm.peer, role: 'member', box: e.dm.box, since: e.ts })
+        this.setRole(e.dm.peer, e, 'member')
+      }
       this.addKey(e, e.wraps)
       return null
     }

@@ -58,6 +58,7 @@ export class GroupMembership {
         if (why != null) log('did not admit %s to %s: %s', peer, group.info.groupId, why)
         return why == null
       },
+      expects: peer => group.info.dm === peer,
       removalOf: peer => {
         const removal = group.doc.membership.removal(peer)
         return removal == null ? undefined : Buffer.from(JSON.stringify(removal))

@@ -13,6 +13,8 @@ export interface GroupInfo {
   join?: JoinRequest
   /** a member refused us the group, showing the signed entry that removed us */
   removed?: Removal
+  /** a direct-message group: the other person */
+  dm?: string
 }
 
 export interface Removal {
@@ -66,9 +68,9 @@ export class GroupRegistry {
     }
   }
 
-  /** A new, empty group; the caller writes its signed `create` entry. */
-  async create (groupId: GroupId, name: string): Promise<Group> {
-    return await this.add({ groupId, name: checkName(name), joinedAt: Date.now() })
+  /** A new, empty group; the caller writes its signed `create` entry (or a peer sends it). */
+  async create (groupId: GroupId, name: string, options: { dm?: string } = {}): Promise<Group> {
+    return await this.add({ groupId, name: checkName(name), joinedAt: Date.now(), ...(options.dm != null ? { dm: options.dm } : {}) })
   }
 
   /**

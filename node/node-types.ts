@@ -56,6 +56,8 @@ export interface GroupSummary {
   members: number
   /** how long messages are kept, in seconds; 0: forever */
   retentionSeconds: number
+  /** a direct-message group: the other person's PeerId (the name is theirs) */
+  dm?: string
   /** messages by others after this node's read receipt, and how many of them mention it */
   unread: number
   mentions: number

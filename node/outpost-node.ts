@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MemoryKv, NotAllowedError, isMessageId, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId } from '../crdt/index.js'
+import { HybridClock, MemoryKv, NotAllowedError, dmGroupId, isMessageId, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
 import { InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
@@ -15,15 +15,16 @@ import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
-import { SyncService } from './sync.js'
+import { SyncService, type SyncGroup } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
 import { exportHtml, exportJson, type ExportFormat, type GroupExport } from './export.js'
+import { BoxBook, boxSigningBytes } from './box-book.js'
 import { GroupAdmin } from './group-admin.js'
 import { GroupMembership } from './group-membership.js'
 import { checkText, historyEntry, mentionsIn, MENTION_ALL } from './history-view.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
-import type { Me } from './trust/actions.js'
+import { writeDmCreate, type Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
 
@@ -96,7 +97,8 @@ export class OutpostNode extends EventEmitter {
     readonly gossip: GossipService,
     private readonly clock: HybridClock,
     private readonly membership: GroupMembership,
-    private readonly presenceService: PresenceService
+    private readonly presenceService: PresenceService,
+    private readonly boxes: BoxBook
   ) {
     super()
     this.admin = new GroupAdmin({
@@ -134,6 +136,10 @@ export class OutpostNode extends EventEmitter {
       const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box)
       const groups = new GroupRegistry(kv, crypto, { compactAfter: init.compactAfter })
       await groups.load()
+      const boxes = new BoxBook(kv)
+      await boxes.load()
+      const signedBox = { key: identity.box.publicKey, sig: Buffer.from(me.sign(boxSigningBytes(identity.box.publicKey))).toString('base64') }
+      let node: OutpostNode | undefined
       const clock = new HybridClock()
       const membership = new GroupMembership({ groups, me, clock })
       const onDisk = init.kv == null && init.dataDir != null
@@ -157,6 +163,9 @@ export class OutpostNode extends EventEmitter {
         groups: () => groups.list().map(g => membership.syncGroup(g)),
         profileName: () => identity.profile.name,
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
+        profileBox: () => signedBox,
+        onPeerBox: (peerId, box) => { if (!boxes.learn(peerId, box)) log.error('%s sent a box key that does not verify', peerId) },
+        onUnknownGroup: async (peerId, groupId) => await node?.takeDirectMessages(peerId, groupId),
         guard: host.services.floodGuard
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled, insecure: init.insecure })
       let presence: PresenceService | undefined
@@ -175,7 +184,8 @@ export class OutpostNode extends EventEmitter {
         publish: (group, payload) => { gossip.publishSignal(group, payload) },
         connected: peerId => host.getConnections().some(c => c.remotePeer.toString() === peerId)
       }, init.presence)
-      return new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence)
+      node = new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence, boxes)
+      return node
     } catch (err) {
       await kv.close()
       throw err
@@ -260,6 +270,7 @@ export class OutpostNode extends EventEmitter {
       joinedAt: g.info.joinedAt,
       messages: g.doc.size,
       topic: g.topic,
+      ...(g.info.dm != null ? { dm: g.info.dm, name: this.nameOf(g.info.dm) ?? g.info.name } : {}),
       role: g.info.removed != null ? null : g.doc.membership.role(this.peerId),
       members: g.doc.membership.members.size,
       retentionSeconds: g.doc.membership.retentionSeconds,
@@ -405,6 +416,57 @@ export class OutpostNode extends EventEmitter {
   async rotateKey (groupId: string): Promise<{ keyId: string }> {
     this.assertRunning()
     return await this.admin.rotateKey(groupId)
+  }
+
+  /**
+   * Sends a direct message: the two-member group this node shares with `who` (a PeerId, or a
+   * name one known peer has) is opened on first use, its key wrapped to both. The other
+   * node takes part as soon as the two meet. Needs the other's box key, learned when the
+   * two nodes last met.
+   */
+  async dm (who: string, text: string): Promise<{ groupId: GroupId, message: HistoryEntry }> {
+    this.assertRunning()
+    const peer = this.peerIdOf(who)
+    if (peer === this.peerId) throw new InvalidRequestError('a direct message needs someone else')
+    checkText(text)
+    const groupId = dmGroupId(this.peerId, peer)
+    let group = this.groups.get(groupId)
+    if (group == null || group.doc.membership.creator == null) {
+      const box = this.boxes.get(peer)
+      if (box == null) throw new NotAllowedError(`this node has not met ${who} yet (their key arrives when the two nodes connect); try again once they are connected`)
+      group ??= await this.groups.create(groupId, this.nameOf(peer) ?? 'direct message', { dm: peer })
+      writeDmCreate(group.doc, this.me, peer, box, this.clock.tick())
+      await group.persisted.flushed()
+      this.addGroup(group)
+      this.sync.syncAll()
+    }
+    const message = await this.send(groupId, text)
+    return { groupId, message }
+  }
+
+  /** A peer named the direct-message group we share with it: take part from now on. */
+  async takeDirectMessages (peer: string, groupId: GroupId): Promise<SyncGroup | undefined> {
+    if (this.state !== 'running' || groupId !== dmGroupId(this.peerId, peer)) return undefined
+    let group = this.groups.get(groupId)
+    if (group == null) {
+      group = await this.groups.create(groupId, this.nameOf(peer) ?? 'direct message', { dm: peer })
+      this.addGroup(group)
+      log('direct messages with %s: group %s', peer, groupId)
+      // This exchange began before we held the group: another, right after, brings its history.
+      this.sync.syncWith(peerIdFromString(peer)).catch(() => {})
+    }
+    return this.membership.syncGroup(group)
+  }
+
+  /** A peer by PeerId, or by a name exactly one known peer has. */
+  private peerIdOf (who: string): string {
+    if (who === this.peerId || who === this.name) return this.peerId
+    const peers = this.peers()
+    if (peers.some(p => p.peerId === who)) return who
+    const named = peers.filter(p => p.name === who)
+    if (named.length === 1) return named[0].peerId
+    if (named.length > 1) throw new InvalidRequestError(`${named.length} peers are named '${who}'; give the peer id (see 'outpost peers')`)
+    throw new UnknownPeerError(`no known peer '${who}'; see 'outpost peers'`)
   }
 
   /** The latest `limit` messages of a group (all when omitted), oldest first. */

@@ -19,6 +19,12 @@ export interface SyncComponents {
   profileName: () => string
   /** a peer told us its display name */
   onPeerName?: (peerId: string, name: string) => void
+  /** our key-exchange key, signed, sent in HELLO */
+  profileBox?: () => { key: string, sig: string }
+  /** a peer sent its key-exchange key (the signature is not checked yet) */
+  onPeerBox?: (peerId: string, box: { key: string, sig: string }) => void
+  /** a peer named a group we do not hold: a group to take part in from now (a direct message), or undefined */
+  onUnknownGroup?: (peerId: string, groupId: GroupId) => Promise<SyncGroup | undefined>
   /** per-peer budgets: inbound exchanges over budget are refused, malformed frames count against the peer */
   guard?: Pick<FloodGuard, 'admitStream' | 'rejected'>
 }
@@ -37,6 +43,8 @@ export interface SyncGroup {
   removalOf?: (peer: string) => Uint8Array | undefined
   /** `peer` refused us this group and sent the entry that removed us */
   onRefused?: (peer: string, proof: Uint8Array) => void
+  /** before its membership reaches us, whether to take `peer`'s updates (a direct message) */
+  expects?: (peer: string) => boolean
 }
 
 export interface SyncInit {
@@ -223,12 +231,19 @@ export class SyncService {
       const announced = [...ours.values()].flatMap(g => {
         const join = g.joinRequest()
         const key = this.init.insecure === true ? '' : g.doc.currentKey()?.keyId ?? ''
-        return g.isMember(who) || join != null ? [{ groupId: g.groupId, stateVector: g.doc.stateVector(), key, ...(join != null ? { join } : {}) }] : []
+        return g.isMember(who) || join != null || g.expects?.(who) === true ? [{ groupId: g.groupId, stateVector: g.doc.stateVector(), key, ...(join != null ? { join } : {}) }] : []
       })
-      await send({ type: 'hello', name: this.components.profileName(), groups: announced })
+      const box = this.components.profileBox?.()
+      await send({ type: 'hello', name: this.components.profileName(), groups: announced, ...(box != null ? { box } : {}) })
       const hello = await receive()
       if (hello.type !== 'hello') throw new MalformedFrameError(`expected hello, got ${hello.type}`)
       if (hello.name.length > 0) this.components.onPeerName?.(who, hello.name)
+      if (hello.box != null) this.components.onPeerBox?.(who, hello.box)
+      for (const theirs of hello.groups) {
+        if (ours.has(theirs.groupId)) continue
+        const taken = await this.components.onUnknownGroup?.(who, theirs.groupId)
+        if (taken != null) ours.set(taken.groupId, taken)
+      }
       const refusals: SyncFrame[] = []
       for (const theirs of hello.groups) {
         const group = ours.get(theirs.groupId)
@@ -332,7 +347,7 @@ export class SyncService {
       const group = ours.get(frame.groupId)
       // From members, and while we wait to be let in, from whoever answers our join request
       // (the guard checks every entry either way).
-      if (group == null || (!group.isMember(peer.toString()) && group.joinRequest() == null)) {
+      if (group == null || (!group.isMember(peer.toString()) && group.joinRequest() == null && group.expects?.(peer.toString()) !== true)) {
         log.error('ignored update from %p for group %s: not a member, or a group we do not hold', peer, frame.groupId)
         continue
       }

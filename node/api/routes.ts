@@ -170,6 +170,15 @@ export const routes: Route[] = [
       limit: optionalInt(query, 'limit')
     })
   },
+  {
+    method: 'POST',
+    path: /^\/v1\/dm$/,
+    status: 201,
+    run: async (node, { body }) => {
+      const { groupId, message } = await node.dm(stringField(body, 'peer'), stringField(body, 'text'))
+      return { groupId, messageId: message.id, message }
+    }
+  },
   { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
   { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }
 ]

@@ -18,6 +18,16 @@ export function messageLine (m: HistoryEntry): string {
 }
 
 export const conversationCommands: Record<string, Command> = {
+  dm: {
+    usage: 'dm PEER TEXT',
+    summary: 'send a direct message to a peer (id or name); only the two of you can read it',
+    options: [],
+    args: 2,
+    run: async ({ args, dataDir }) => {
+      const r = await (await api(dataDir)).post<{ groupId: string, messageId: string }>('/v1/dm', { peer: args[0], text: args[1] })
+      return { json: { groupId: r.groupId, messageId: r.messageId }, text: `${r.messageId} (direct messages: group ${r.groupId})` }
+    }
+  },
   react: {
     usage: 'react GROUP ID EMOJI',
     summary: 'add your reaction to a message, or take it back if you had it',

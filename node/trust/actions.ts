@@ -36,6 +36,14 @@ export function writeCreate (doc: GroupDoc, me: Me, name: string, nonce: string,
   return doc.write<CreateEntry>('log', { kind: 'create', id, by: me.peerId, ts, name, nonce, box: me.box.publicKey, wraps, ...withPolicy })
 }
 
+/** A direct-message group's first entry: both people members, the key wrapped to both. */
+export function writeDmCreate (doc: GroupDoc, me: Me, peer: string, peerBox: string, ts: Timestamp): CreateEntry {
+  const id = newEventId(me.peerId)
+  const key = newGroupKey()
+  const wraps = { [me.peerId]: wrap(doc.groupId, id, me.box.publicKey, key), [peer]: wrap(doc.groupId, id, peerBox, key) }
+  return doc.write<CreateEntry>('log', { kind: 'create', id, by: me.peerId, ts, name: 'direct message', nonce: 'dm', box: me.box.publicKey, wraps, dm: { peer, box: peerBox } })
+}
+
 export function makeInvite (me: Me, groupId: GroupId, name: string, role: Exclude<Role, 'owner'>, expires: number, forPeer?: string): SignedInvite {
   const unsigned = { v: 2 as const, group: groupId, name, by: me.peerId, role, expires, ...(forPeer != null ? { for: forPeer } : {}), nonce: randomBytes(8).toString('hex') }
   const sig = Buffer.from(me.sign(signingBytes(groupId, 'invite', unsigned))).toString('base64')

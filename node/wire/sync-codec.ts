@@ -22,7 +22,11 @@ export interface GroupState {
   key: string
   join?: Uint8Array
 }
-export interface HelloFrame { type: 'hello', name: string, groups: GroupState[] }
+/**
+ * `box`: the sender's key-exchange key and its identity signature over it, so that a peer can
+ * open a direct-message group with it (group keys are wrapped to it).
+ */
+export interface HelloFrame { type: 'hello', name: string, groups: GroupState[], box?: { key: string, sig: string } }
 /**
  * One chunk of a group's update; the receiver joins chunks until `final`. Sealed with the
  * group key `key` (the one the receiver named in HELLO), or plain when `key` is ''.
@@ -56,6 +60,8 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
         encoding.writeVarUint8Array(e, g.join ?? new Uint8Array(0))
         encoding.writeVarString(e, g.key)
       }
+      encoding.writeVarString(e, frame.box?.key ?? '')
+      encoding.writeVarString(e, frame.box?.sig ?? '')
       break
     case 'update':
       encoding.writeVarString(e, frame.groupId)
@@ -92,7 +98,9 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
         const join = r.bytesField(MAX_JOIN_BYTES)
         groups.push({ groupId, stateVector, key: readKeyId(r), ...(join.length > 0 ? { join } : {}) })
       }
-      frame = { type: 'hello', name, groups }
+      const boxKey = r.string(64)
+      const boxSig = r.string(128)
+      frame = { type: 'hello', name, groups, ...(boxKey !== '' ? { box: { key: boxKey, sig: boxSig } } : {}) }
       break
     }
     case TYPE_CODES.update:
