@@ -257,4 +257,52 @@ describe('LAN in network namespaces: 3 node processes, mDNS, partition, kill -9'
     note('restarted, nothing lost')
     await converged(sent, 45_000, m => m.author === victimId && m.text.startsWith('burst '))
   })
+
+  it('conversation gestures between the processes, and edits, deletes and reactions from both sides of a cut converge', async function () {
+    this.timeout(90_000)
+    assert.ok(lab != null && groupId != null)
+    const gid = groupId
+    interface Seen { id: string, text: string, edits: number, deleted: boolean, pinned: boolean, replies: number, reactions: Record<string, string[]> }
+    const view = async (i: number, ids: string[]): Promise<Seen[]> => (await cli<Seen[]>(i, 'history', gid))
+      .filter(m => ids.includes(m.id)).map(({ id, text, edits, deleted, pinned, replies, reactions }) => ({ id, text, edits, deleted, pinned, replies, reactions }))
+    const same = async (what: string, ids: string[], timeoutMs: number): Promise<Seen[]> => {
+      let last: Seen[][] = []
+      await poll(what, timeoutMs, async () => {
+        last = await all(async i => await view(i, ids))
+        return last.every(v => v.length === ids.length && JSON.stringify(v) === JSON.stringify(last[0]))
+      }, () => last.map((v, i) => `node ${i}: ${JSON.stringify(v)}`).join('\n'))
+      return last[0]
+    }
+    const ids = daemons.map(d => d.ready.peerId)
+    const question = await send(0, 'who has the radio? @all')
+    await same('the question everywhere', [question], 20_000)
+    const answer = (await cli<{ messageId: string }>(1, 'send', gid, 'I do', '--reply-to', question)).messageId
+    sent.push(answer)
+    await cli(2, 'react', gid, question, '👍')
+    await cli(1, 'pin', gid, question)
+    const mine = await send(2, 'node 2 will change this')
+    let seen = await same('the gestures everywhere', [question, answer, mine], 20_000)
+    assert.deepEqual(seen.find(m => m.id === question), { id: question, text: 'who has the radio? @all', edits: 0, deleted: false, pinned: true, replies: 1, reactions: { '👍': [ids[2]] } })
+
+    await lab.linkDown(2)
+    let peers: PeerStatus[][] = []
+    await poll('both sides to notice the cut', 30_000, async () => {
+      peers = await all(async i => await cli<PeerStatus[]>(i, 'peers'))
+      return !peers[2].some(p => p.connected) && [0, 1].every(i => !peers[i].some(p => p.peerId === ids[2] && p.connected))
+    })
+    // While cut: node 0 (the owner) edits its question and deletes node 2's message; node 2
+    // edits that same message and reacts; node 1 reacts.
+    await cli(0, 'edit', gid, question, 'who has the radio on Friday? @all')
+    await cli(0, 'delete', gid, mine)
+    await cli(2, 'edit', gid, mine, 'node 2 changed this, cut off')
+    await cli(2, 'react', gid, question, '📻')
+    await cli(1, 'react', gid, question, '🎉')
+    await lab.linkUp(2)
+    seen = await same('both sides merged', [question, answer, mine], 45_000)
+    assert.deepEqual(seen.find(m => m.id === question), {
+      id: question, text: 'who has the radio on Friday? @all', edits: 1, deleted: false, pinned: true, replies: 1,
+      reactions: { '👍': [ids[2]], '📻': [ids[2]], '🎉': [ids[1]] }
+    })
+    assert.deepEqual(seen.find(m => m.id === mine), { id: mine, text: '', edits: 0, deleted: true, pinned: false, replies: 0, reactions: {} })
+  })
 })
