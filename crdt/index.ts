@@ -19,4 +19,4 @@ export { compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, typ
 export { MemoryKv, LevelKv, prefixRange, type KvStore, type KvOp, type KvRange } from './kv.js'
 export { EncryptedKv, sealValue, openValue, DATA_KEY_BYTES, SEAL_OVERHEAD } from './encrypted-kv.js'
 export { DocStore, PersistedDoc, STORAGE_LAYOUT_VERSION, type DocStoreInit } from './doc-store.js'
-export { InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError, UnreadableValueError } from './errors.js'
+export { named, InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError, UnreadableValueError } from './errors.js'

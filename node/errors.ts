@@ -1,19 +1,11 @@
+// Straight from the file, not the folder's index: the CLI loads this, and the index would
+// pull in Yjs and LevelDB for every command.
+import { named } from '../crdt/errors.js'
+
 /**
  * Errors a caller of the node can meet. The local API maps them to HTTP status codes by
  * name (see api/errors-to-status), and tests assert on the name.
  */
-interface NamedErrorClass {
-  readonly NAME: string
-  new (message: string): Error
-}
-
-/** A class of error matched by `.name` (the static NAME), as the API and tests do. */
-function named (name: string): NamedErrorClass {
-  return class extends Error {
-    static readonly NAME = name
-    override name = name
-  }
-}
 
 /** A peer sent a frame or envelope that does not decode, is too large, or has a bad version. */
 export class MalformedFrameError extends named('MalformedFrameError') {}
