@@ -1,6 +1,7 @@
 import { isRole, MAX_RETENTION_SECONDS, NotAllowedError, type GroupId, type HybridClock, type Role } from '../crdt/index.js'
 import type { Discovery } from '../discovery/index.js'
-import { InvalidInviteError, InvalidRequestError, UnknownPeerError } from './errors.js'
+import { InvalidInviteError, InvalidRequestError } from './errors.js'
+import { resolvePeer } from './names.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
 import type { InviteOptions, MemberSummary } from './node-types.js'
@@ -140,11 +141,7 @@ export class GroupAdmin {
 
   /** A member by PeerId, or by display name when exactly one member has it. */
   private memberId (group: Group, who: string): string {
-    const members = [...group.doc.membership.members.keys()]
-    if (members.includes(who)) return who
-    const named = members.filter(id => this.components.nameOf(id) === who)
-    if (named.length === 1) return named[0]
-    if (named.length > 1) throw new InvalidRequestError(`${named.length} members are named '${who}'; give the peer id (see 'outpost group members')`)
-    throw new UnknownPeerError(`'${who}' is not a member of ${group.info.groupId}; see 'outpost group members'`)
+    return resolvePeer(who, group.doc.membership.members.keys(), this.components.nameOf,
+      { noun: 'member', hint: 'outpost group members', notFound: `'${who}' is not a member of ${group.info.groupId}` })
   }
 }

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
-import { HybridClock, MemoryKv, NotAllowedError, dmGroupId, isMessageId, type ChatMessage, type DocCrypto, type GroupId, type KvStore, type MessageId } from '../crdt/index.js'
+import { HybridClock, MemoryKv, type ChatMessage, type DocCrypto, type GroupId, type KvStore } from '../crdt/index.js'
 import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
-import { InvalidRequestError, NodeStoppedError, NotInitializedError, UnknownPeerError } from './errors.js'
+import { NodeStoppedError, NotInitializedError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
@@ -15,16 +15,18 @@ import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
-import { SyncService, type SyncGroup } from './sync.js'
+import { SyncService } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
-import { exportHtml, exportJson, type ExportFormat, type GroupExport } from './export.js'
+import type { ExportFormat } from './export.js'
 import { BoxBook, boxSigningBytes } from './box-book.js'
+import { Conversations } from './conversations.js'
 import { GroupAdmin } from './group-admin.js'
+import { resolvePeer } from './names.js'
 import { GroupMembership } from './group-membership.js'
-import { checkText, historyEntry, mentionsIn, MENTION_ALL } from './history-view.js'
+import { MENTION_ALL } from './history-view.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
-import { writeDmCreate, type Me } from './trust/actions.js'
+import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
 
@@ -84,6 +86,8 @@ export class OutpostNode extends EventEmitter {
   private retentionTimer: NodeJS.Timeout | null = null
   /** group-wide actions: create, invite, join, members, roles, removal, keys, audit */
   readonly admin: GroupAdmin
+  /** gestures in conversations: messages, edits, deletes, reactions, pins, receipts, DMs */
+  readonly conversations: Conversations
 
   private constructor (
     readonly host: Host,
@@ -98,7 +102,7 @@ export class OutpostNode extends EventEmitter {
     private readonly clock: HybridClock,
     private readonly membership: GroupMembership,
     private readonly presenceService: PresenceService,
-    private readonly boxes: BoxBook
+    boxes: BoxBook
   ) {
     super()
     this.admin = new GroupAdmin({
@@ -113,10 +117,24 @@ export class OutpostNode extends EventEmitter {
       nameOf: id => this.nameOf(id),
       connected: () => new Set(host.getConnections().map(c => c.remotePeer.toString()))
     })
+    this.conversations = new Conversations({
+      groups,
+      me,
+      clock,
+      boxes,
+      sync,
+      membership,
+      name: () => this.name,
+      nameOf: id => this.nameOf(id),
+      peerIdOf: who => this.peerIdOf(who),
+      members: groupId => this.admin.members(groupId),
+      addGroup: group => { this.addGroup(group) },
+      running: () => this.state === 'running'
+    })
     presenceService.on('typing', event => { this.emit('typing', event) })
     presenceService.on('presence', event => { this.emit('presence', event) })
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
-    this.searchService = new SearchService({ kv, groups, entry: m => this.entry(m), peerIdOf: who => { try { return this.whois(who).peerId } catch { return who } } })
+    this.searchService = new SearchService({ kv, groups, entry: m => this.entry(m), peerIdOf: who => { try { return this.peerIdOf(who) } catch { return who } } })
   }
 
   static async create (init: OutpostNodeInit = {}): Promise<OutpostNode> {
@@ -165,7 +183,7 @@ export class OutpostNode extends EventEmitter {
         onPeerName: (peerId, name) => { peers.setName(peerId, name) },
         profileBox: () => signedBox,
         onPeerBox: (peerId, box) => { if (!boxes.learn(peerId, box)) log.error('%s sent a box key that does not verify', peerId) },
-        onUnknownGroup: async (peerId, groupId) => await node?.takeDirectMessages(peerId, groupId),
+        onUnknownGroup: async (peerId, groupId) => await node?.conversations.takeDirectMessages(peerId, groupId),
         guard: host.services.floodGuard
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled, insecure: init.insecure })
       let presence: PresenceService | undefined
@@ -282,101 +300,50 @@ export class OutpostNode extends EventEmitter {
   /** Sends a text message; resolves once it is on disk (acknowledged), published on gossip. */
   async send (groupId: string, text: string, options: { replyTo?: string } = {}): Promise<HistoryEntry> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    this.assertNotRemoved(group)
-    checkText(text)
-    if (options.replyTo != null && !isMessageId(options.replyTo)) throw new InvalidRequestError(`reply-to ${options.replyTo} is not a message id`)
-    if (options.replyTo != null && group.doc.get(options.replyTo as MessageId) == null) throw new InvalidRequestError(`no message ${options.replyTo} to reply to in group ${groupId}`)
-    const mentions = mentionsIn(text, group.doc.membership.members.keys(), id => this.nameOf(id))
-    const message = group.doc.post({
-      text,
-      name: this.name,
-      ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}),
-      ...(mentions.length > 0 ? { mentions } : {})
-    }, this.clock.tick())
-    await group.persisted.flushed()
-    return this.entry(message)
+    return await this.conversations.send(groupId, text, options)
   }
 
   /** Replaces the text of one of this node's own messages (the edit is signed and kept). */
   async edit (groupId: string, messageId: string, text: string): Promise<HistoryEntry> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    checkText(text)
-    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
-    const message = group.doc.edit(messageId, text, this.name, this.clock.tick())
-    await group.persisted.flushed()
-    return this.entry(message)
+    return await this.conversations.edit(groupId, messageId, text)
   }
 
-  /** Deletes a message: one's own, or anyone's for owners and admins. */
+  /** Deletes (and every node erases) a message: one's own, or anyone's for owners and admins. */
   async deleteMessage (groupId: string, messageId: string): Promise<HistoryEntry> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    this.assertNotRemoved(group)
-    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
-    group.doc.delete(messageId, this.clock.tick())
-    await group.persisted.flushed()
-    return this.entry(group.doc.get(messageId) as ChatMessage)
+    return await this.conversations.deleteMessage(groupId, messageId)
   }
 
   /** Toggles this node's reaction with `emoji` on a message. */
   async react (groupId: string, messageId: string, emoji: string): Promise<HistoryEntry> {
-    const group = this.messageGroup(groupId, messageId)
-    const message = group.doc.react(messageId as MessageId, emoji, this.clock.tick())
-    await group.persisted.flushed()
-    return this.entry(message)
+    this.assertRunning()
+    return await this.conversations.react(groupId, messageId, emoji)
   }
 
   /** Pins (or, with `on: false`, unpins) a message for the group; without `on`, toggles. */
   async pin (groupId: string, messageId: string, on?: boolean): Promise<HistoryEntry> {
-    const group = this.messageGroup(groupId, messageId)
-    const pinned = on ?? !(group.doc.get(messageId as MessageId)?.pinned ?? false)
-    const message = group.doc.pin(messageId as MessageId, pinned, this.clock.tick())
-    await group.persisted.flushed()
-    return this.entry(message)
-  }
-
-  /** A message and its replies, oldest first. */
-  thread (groupId: string, messageId: string): HistoryEntry[] {
-    const group = this.groups.require(groupId)
-    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
-    return group.doc.thread(messageId).map(m => this.entry(m))
+    this.assertRunning()
+    return await this.conversations.pin(groupId, messageId, on)
   }
 
   /** Marks a group read up to a message (default: the latest); answers what is left unread. */
   async markRead (groupId: string, messageId?: string): Promise<{ groupId: string, upTo: string | null, unread: number }> {
     this.assertRunning()
-    const group = this.groups.require(groupId)
-    if (messageId != null && !isMessageId(messageId)) throw new InvalidRequestError(`${messageId} is not a message id`)
-    const upTo = group.doc.markRead(messageId as MessageId | undefined, this.clock.tick())
-    await group.persisted.flushed()
-    return { groupId: group.info.groupId, upTo: upTo ?? null, unread: group.doc.unread(this.peerId).unread }
+    return await this.conversations.markRead(groupId, messageId)
   }
 
-  /** Who has read a group up to which message. */
-  receipts (groupId: string): Array<{ peerId: string, name?: string, upTo: string, ts: number }> {
-    return this.groups.require(groupId).doc.receipts().map(r => ({
-      peerId: r.peerId,
-      ...(this.nameOf(r.peerId) != null ? { name: this.nameOf(r.peerId) } : {}),
-      upTo: r.upTo,
-      ts: r.ts.ms
-    }))
+  /** Sends a direct message to a peer (id or name); see Conversations.dm. */
+  async dm (who: string, text: string): Promise<{ groupId: GroupId, message: HistoryEntry }> {
+    this.assertRunning()
+    return await this.conversations.dm(who, text)
   }
 
-  /** The group's whole history (with members) in a form people read without Outpost. */
-  exportGroup (groupId: string, format: ExportFormat): string {
-    const group = this.groups.require(groupId)
-    const data: GroupExport = {
-      format: 'outpost-export/1',
-      group: { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name },
-      exportedAt: new Date().toISOString(),
-      exportedBy: { peerId: this.peerId, name: this.name },
-      members: this.members(groupId),
-      messages: this.history(groupId)
-    }
-    return format === 'json' ? exportJson(data) : exportHtml(data)
-  }
+  history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] { return this.conversations.history(groupId, options) }
+  thread (groupId: string, messageId: string): HistoryEntry[] { return this.conversations.thread(groupId, messageId) }
+  pins (groupId: string): HistoryEntry[] { return this.conversations.pins(groupId) }
+  receipts (groupId: string): ReturnType<Conversations['receipts']> { return this.conversations.receipts(groupId) }
+  exportGroup (groupId: string, format: ExportFormat): string { return this.conversations.exportGroup(groupId, format) }
 
   /** Tells the group's members this node's user is typing (lasts a few seconds). */
   typing (groupId: string): void {
@@ -392,90 +359,19 @@ export class OutpostNode extends EventEmitter {
   /** Each member's presence (online, away, offline, last seen) and whether they are typing. */
   presence (groupId: string): Array<{ peerId: string, name?: string, state: PresenceState, lastSeen?: number, typing: boolean }> {
     const group = this.groups.require(groupId)
+    const lastInBook = new Map(this.discovery.peers().map(p => [p.peerId, p.lastSeen]))
     return [...this.presenceService.presence(group)].map(([peerId, p]) => {
       // Last seen: the later of the last signal and the last connection the peer book holds.
-      const book = this.discovery.peers().find(x => x.peerId === peerId)?.lastSeen
+      const book = lastInBook.get(peerId)
       const lastSeen = Math.max(p.lastSeen ?? 0, book ?? 0)
       return { peerId, ...(this.nameOf(peerId) != null ? { name: this.nameOf(peerId) } : {}), state: p.state, ...(lastSeen > 0 ? { lastSeen } : {}), typing: p.typing }
     })
-  }
-
-  pins (groupId: string): HistoryEntry[] {
-    return this.groups.require(groupId).doc.pinned().map(m => this.entry(m))
-  }
-
-  private messageGroup (groupId: string, messageId: string): Group {
-    this.assertRunning()
-    const group = this.groups.require(groupId)
-    this.assertNotRemoved(group)
-    if (!isMessageId(messageId) || group.doc.get(messageId) == null) throw new InvalidRequestError(`no message ${messageId} in group ${groupId}`)
-    return group
   }
 
   /** Hands every member a fresh group key (owners and admins); later messages use it. */
   async rotateKey (groupId: string): Promise<{ keyId: string }> {
     this.assertRunning()
     return await this.admin.rotateKey(groupId)
-  }
-
-  /**
-   * Sends a direct message: the two-member group this node shares with `who` (a PeerId, or a
-   * name one known peer has) is opened on first use, its key wrapped to both. The other
-   * node takes part as soon as the two meet. Needs the other's box key, learned when the
-   * two nodes last met.
-   */
-  async dm (who: string, text: string): Promise<{ groupId: GroupId, message: HistoryEntry }> {
-    this.assertRunning()
-    const peer = this.peerIdOf(who)
-    if (peer === this.peerId) throw new InvalidRequestError('a direct message needs someone else')
-    checkText(text)
-    const groupId = dmGroupId(this.peerId, peer)
-    let group = this.groups.get(groupId)
-    if (group == null || group.doc.membership.creator == null) {
-      const box = this.boxes.get(peer)
-      if (box == null) throw new NotAllowedError(`this node has not met ${who} yet (their key arrives when the two nodes connect); try again once they are connected`)
-      group ??= await this.groups.create(groupId, this.nameOf(peer) ?? 'direct message', { dm: peer })
-      writeDmCreate(group.doc, this.me, peer, box, this.clock.tick())
-      await group.persisted.flushed()
-      this.addGroup(group)
-      this.sync.syncAll()
-    }
-    const message = await this.send(groupId, text)
-    return { groupId, message }
-  }
-
-  /** A peer named the direct-message group we share with it: take part from now on. */
-  async takeDirectMessages (peer: string, groupId: GroupId): Promise<SyncGroup | undefined> {
-    if (this.state !== 'running' || groupId !== dmGroupId(this.peerId, peer)) return undefined
-    let group = this.groups.get(groupId)
-    if (group == null) {
-      group = await this.groups.create(groupId, this.nameOf(peer) ?? 'direct message', { dm: peer })
-      this.addGroup(group)
-      log('direct messages with %s: group %s', peer, groupId)
-      // This exchange began before we held the group: another, right after, brings its history.
-      this.sync.syncWith(peerIdFromString(peer)).catch(() => {})
-    }
-    return this.membership.syncGroup(group)
-  }
-
-  /** A peer by PeerId, or by a name exactly one known peer has. */
-  private peerIdOf (who: string): string {
-    if (who === this.peerId || who === this.name) return this.peerId
-    const peers = this.peers()
-    if (peers.some(p => p.peerId === who)) return who
-    const named = peers.filter(p => p.name === who)
-    if (named.length === 1) return named[0].peerId
-    if (named.length > 1) throw new InvalidRequestError(`${named.length} peers are named '${who}'; give the peer id (see 'outpost peers')`)
-    throw new UnknownPeerError(`no known peer '${who}'; see 'outpost peers'`)
-  }
-
-  /** The latest `limit` messages of a group (all when omitted), oldest first. */
-  history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] {
-    const group = this.groups.require(groupId)
-    if (options.limit != null && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
-      throw new InvalidRequestError('limit must be a non-negative integer')
-    }
-    return group.doc.latest(options.limit).map(m => this.entry(m))
   }
 
   members (groupId: string): MemberSummary[] {
@@ -513,16 +409,20 @@ export class OutpostNode extends EventEmitter {
    * this node itself answers to its own id or name. Includes the safety number.
    */
   whois (who: string): PeerStatus & { self: boolean, safetyNumber: string } {
-    if (who === this.peerId || who === this.name) {
-      return { peerId: this.peerId, name: this.name, addrs: this.addrs, connected: true, self: true, safetyNumber: safetyNumber(this.peerId) }
+    const peerId = this.peerIdOf(who)
+    if (peerId === this.peerId) {
+      return { peerId, name: this.name, addrs: this.addrs, connected: true, self: true, safetyNumber: safetyNumber(peerId) }
     }
-    const peers = this.peers()
-    let matches = peers.filter(p => p.peerId === who)
-    if (matches.length === 0) matches = peers.filter(p => p.name === who)
-    if (matches.length > 1) throw new InvalidRequestError(`${matches.length} peers are named '${who}'; give the peer id (see 'outpost peers')`)
-    if (matches.length === 0) throw new UnknownPeerError(`no known peer '${who}'; see 'outpost peers'`)
-    return { ...matches[0], self: false, safetyNumber: safetyNumber(matches[0].peerId) }
+    const status = this.peers().find(p => p.peerId === peerId) as PeerStatus
+    return { ...status, self: false, safetyNumber: safetyNumber(peerId) }
   }
+
+  /** A peer by PeerId, or by a name exactly one known peer has; this node answers to its own. */
+  private peerIdOf (who: string): string {
+    return resolvePeer(who, [this.peerId, ...this.peers().map(p => p.peerId)], id => this.nameOf(id),
+      { noun: 'peer', hint: 'outpost peers', notFound: `no known peer '${who}'` })
+  }
+
 
   /** Full-text search over every group this node holds (see node/search-service.ts). */
   async search (query: string, options: NodeSearchOptions = {}): Promise<SearchResult[]> {
@@ -567,13 +467,7 @@ export class OutpostNode extends EventEmitter {
   }
 
   private entry (m: ChatMessage): HistoryEntry {
-    return historyEntry(m, this.peerId, id => this.nameOf(id))
-  }
-
-  private assertNotRemoved (group: Group): void {
-    const removed = group.info.removed
-    if (removed == null) return
-    throw new NotAllowedError(`this node was removed from the group by ${this.nameOf(removed.by) ?? removed.by} on ${new Date(removed.at).toISOString()}`)
+    return this.conversations.entry(m)
   }
 
   private assertRunning (): void {
