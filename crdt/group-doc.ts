@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { NoGroupKeyError, NotAllowedError } from './errors.js'
 import {
-  bodyAad, compareEntries, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
+  bodyAad, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
   type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type ReadEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
 } from './entries.js'
 import { guardUpdate, type MapName, type Rejection } from './guard.js'
@@ -121,7 +121,7 @@ export class GroupDoc {
   post (body: PostBody, ts: Timestamp): ChatMessage {
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
-    const { keyId, sealed } = this.sealBody(id, body)
+    const { keyId, sealed } = this.seal(id, body)
     // No need to open what we just sealed.
     this.index.remember(id, body)
     this.write<PostEvent>('messages', { kind: 'post', id, by: this.crypto.self, ts, key: keyId, body: sealed })
@@ -133,7 +133,7 @@ export class GroupDoc {
     if (post == null || post.by !== this.crypto.self) throw new NotAllowedError('only the author edits a message')
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
-    const { keyId, sealed } = this.sealBody(id, { text, name })
+    const { keyId, sealed } = this.seal(id, { text, name })
     this.index.remember(id, { text, name })
     this.write<EditEvent>('messages', { kind: 'edit', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
     return this.byId.get(target) as ChatMessage
@@ -159,11 +159,7 @@ export class GroupDoc {
    * delete or a deleted post; the erasure is a change like any other and reaches the others.
    */
   eraseDeleted (): number {
-    const keys = this.index.erasable().filter(k => this.messages.has(k))
-    if (keys.length === 0) return 0
-    this.doc.transact(() => { for (const key of keys) this.messages.delete(key) }, 'local')
-    for (const listener of this.erasedListeners) listener(keys.length)
-    return keys.length
+    return this.erase(this.index.erasable())
   }
 
   /**
@@ -172,12 +168,16 @@ export class GroupDoc {
    */
   eraseExpired (now = Date.now()): number {
     const cutoff = this.folded.expiresBefore(now)
-    if (cutoff === 0) return 0
-    const keys = this.index.expiredKeys(cutoff).filter(k => this.messages.has(k))
-    if (keys.length === 0) return 0
-    this.doc.transact(() => { for (const key of keys) this.messages.delete(key) }, 'local')
-    for (const listener of this.erasedListeners) listener(keys.length)
-    return keys.length
+    return cutoff === 0 ? 0 : this.erase(this.index.expiredKeys(cutoff))
+  }
+
+  /** Deletes the still-held entries at `keys` in one local change, and says so. */
+  private erase (keys: string[]): number {
+    const held = keys.filter(k => this.messages.has(k))
+    if (held.length === 0) return 0
+    this.doc.transact(() => { for (const key of held) this.messages.delete(key) }, 'local')
+    for (const listener of this.erasedListeners) listener(held.length)
+    return held.length
   }
 
   /** Messages that left the view (expired, or no longer readable): ids, for indexes. */
@@ -314,11 +314,6 @@ export class GroupDoc {
     return Y.encodeStateAsUpdate(this.doc, remoteStateVector)
   }
 
-  /** Every stored membership entry (signed), for the audit trail. */
-  logEntryList (): LogEntry[] {
-    return [...this.logEntries.values()].sort(compareEntries)
-  }
-
   get size (): number {
     return this.sorted.length
   }
@@ -359,10 +354,6 @@ export class GroupDoc {
     const role = this.folded.role(this.crypto.self)
     if (role == null) throw new NotAllowedError('this node is not a member of the group (yet)')
     if (!this.folded.canPostAt(this.crypto.self, at)) throw new NotAllowedError(`a ${role} member may not post in this group`)
-  }
-
-  private sealBody (id: string, body: PostBody): { keyId: string, sealed: Uint8Array } {
-    return this.seal(id, body)
   }
 
   private seal (id: string, body: PostBody | ReactionBody): { keyId: string, sealed: Uint8Array } {

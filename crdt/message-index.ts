@@ -116,10 +116,7 @@ export class MessageIndex {
     for (const target of this.toErase) {
       if (!this.isDeleted(target)) continue
       this.toErase.delete(target)
-      if (this.posts.has(target)) keys.push(target)
-      for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
-        for (const e of index.get(target) ?? []) keys.push(e.id)
-      }
+      this.keysOf(target, keys)
     }
     return keys
   }
@@ -128,13 +125,17 @@ export class MessageIndex {
   expiredKeys (cutoff: number): string[] {
     const keys: string[] = []
     for (const post of this.posts.values()) {
-      if (post.ts.ms >= cutoff) continue
-      keys.push(post.id)
-      for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
-        for (const e of index.get(post.id) ?? []) keys.push(e.id)
-      }
+      if (post.ts.ms < cutoff) this.keysOf(post.id, keys)
     }
     return keys
+  }
+
+  /** What erasing a message erases: the post, and its edits, reactions and pins. */
+  private keysOf (target: string, into: string[]): void {
+    if (this.posts.has(target)) into.push(target)
+    for (const index of [this.edits, this.reactions, this.pins] as Array<Map<string, MessageEvent[]>>) {
+      for (const e of index.get(target) ?? []) into.push(e.id)
+    }
   }
 
   /** Every message with something to show: posts, and deleted posts' places. */

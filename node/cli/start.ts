@@ -106,12 +106,10 @@ export async function runStart (options: StartOptions): Promise<void> {
 /**
  * Last line of defence at the process boundary: a promise rejected with nobody listening
  * (a bug, most likely on a peer-facing path) is reported on stderr with its stack, and the
- * node keeps serving everyone else instead of exiting. Installed while the node runs.
+ * node keeps serving everyone else instead of exiting.
  */
-export function reportUnhandledRejections (): () => void {
-  const onRejection = (reason: unknown): void => {
+export function reportUnhandledRejections (): void {
+  process.on('unhandledRejection', (reason: unknown) => {
     process.stderr.write(`outpost: unhandled rejection (a bug; the node carries on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}\n`)
-  }
-  process.on('unhandledRejection', onRejection)
-  return () => { process.off('unhandledRejection', onRejection) }
+  })
 }
