@@ -27,7 +27,7 @@ export interface LatencyOptions {
 
 export interface Samples { e2e: number[], ack: number[], lost: number }
 
-export async function measure (pair: Pair, tracker: ArrivalTracker, tag: string, count: number, into: Samples, deadline: number): Promise<void> {
+async function measure (pair: Pair, tracker: ArrivalTracker, tag: string, count: number, into: Samples, deadline: number): Promise<void> {
   for (let i = 0; i < count && Date.now() < deadline; i++) {
     const nonce = `${tag}-${i}`
     const text = makeText(nonce)
@@ -38,6 +38,26 @@ export async function measure (pair: Pair, tracker: ArrivalTracker, tag: string,
     if (arrivedAt == null) into.lost++
     else into.e2e.push(arrivedAt - t0)
   }
+}
+
+/**
+ * One message in flight on each pair in turn, after a warm-up, in `blocks` blocks whose
+ * order alternates, so that drift in machine load hits every pair alike.
+ */
+export async function measureInterleaved (pairs: Pair[], opts: { warmup: number, count: number, blocks: number, deadline: number }): Promise<Map<Pair, Samples>> {
+  const trackers = new Map(pairs.map(p => [p, new ArrivalTracker(p)]))
+  const samples = new Map<Pair, Samples>(pairs.map(p => [p, { e2e: [], ack: [], lost: 0 }]))
+  try {
+    for (const [i, p] of pairs.entries()) await measure(p, trackers.get(p)!, `warm${i}`, opts.warmup, { e2e: [], ack: [], lost: 0 }, opts.deadline)
+    const perBlock = Math.ceil(opts.count / opts.blocks)
+    for (let b = 0; b < opts.blocks; b++) {
+      const order = b % 2 === 0 ? pairs : [...pairs].reverse()
+      for (const [i, p] of order.entries()) await measure(p, trackers.get(p)!, `lat${b}-${i}`, perBlock, samples.get(p)!, opts.deadline)
+    }
+  } finally {
+    for (const t of trackers.values()) t.close()
+  }
+  return samples
 }
 
 export async function latencyBench (opts: LatencyOptions = {}): Promise<BenchResult> {
@@ -51,20 +71,9 @@ export async function latencyBench (opts: LatencyOptions = {}): Promise<BenchRes
   let outpost: Awaited<ReturnType<typeof outpostPair>> | undefined
   try {
     outpost = await outpostPair()
-    const pairs: Pair[] = [raw, outpost]
-    const trackers = new Map(pairs.map(p => [p, new ArrivalTracker(p)]))
-    const samples = new Map<Pair, Samples>(pairs.map(p => [p, { e2e: [], ack: [], lost: 0 }]))
-
-    for (const p of pairs) await measure(p, trackers.get(p)!, 'warm', warmup, { e2e: [], ack: [], lost: 0 }, deadline)
-    const perBlock = Math.ceil(count / blocks)
-    for (let b = 0; b < blocks; b++) {
-      // Alternate which path goes first in each block.
-      const order = b % 2 === 0 ? pairs : [...pairs].reverse()
-      for (const p of order) await measure(p, trackers.get(p)!, `lat${b}`, perBlock, samples.get(p)!, deadline)
-    }
+    const samples = await measureInterleaved([raw, outpost], { warmup, count, blocks, deadline })
     log('latency: raw gossipsub one-way inside one process (ping-pong RTT/2)')
     const oneWay = await raw.a.api.call<number[]>('POST', '/pingpong', { count: Math.min(count, 1_000), bytes: 1024 })
-    for (const t of trackers.values()) t.close()
 
     const r = samples.get(raw)!
     const o = samples.get(outpost)!

@@ -8,8 +8,8 @@
  * Targets (issue: trust): latency at most 1.3x, throughput at least 0.75x of trust off.
  */
 import '../../node/polyfill.js'
-import { measure, type Samples } from './latency.js'
-import { ArrivalTracker, outpostPair, type Pair } from './pairs.js'
+import { measureInterleaved, type Samples } from './latency.js'
+import { outpostPair, type Pair } from './pairs.js'
 import { pumpPair } from './throughput.js'
 import { log, row, summarize, type BenchResult } from './lib.js'
 
@@ -30,22 +30,17 @@ export async function trustBench (opts: TrustBenchOptions = {}): Promise<BenchRe
   log('trust: latency, trust on against trust off')
   const on = await outpostPair()
   let off: Pair | undefined
-  const samples = new Map<string, Samples>([['on', { e2e: [], ack: [], lost: 0 }], ['off', { e2e: [], ack: [], lost: 0 }]])
+  let samples: Map<Pair, Samples>
   try {
     off = await outpostPair({ insecure: true })
-    const pairs: Array<[string, Pair]> = [['on', on], ['off', off]]
-    const trackers = new Map(pairs.map(([k, p]) => [k, new ArrivalTracker(p)]))
-    for (const [k, p] of pairs) await measure(p, trackers.get(k)!, `warm-${k}`, warmup, { e2e: [], ack: [], lost: 0 }, deadline)
-    for (let b = 0; b < blocks; b++) {
-      const order = b % 2 === 0 ? pairs : [...pairs].reverse()
-      for (const [k, p] of order) await measure(p, trackers.get(k)!, `trust${b}-${k}`, Math.ceil(count / blocks), samples.get(k)!, deadline)
-    }
-    for (const t of trackers.values()) t.close()
+    samples = await measureInterleaved([on, off], { warmup, count, blocks, deadline })
   } finally {
     await Promise.all([on.stop(), off?.stop()])
   }
-  const lOn = summarize(samples.get('on')!.e2e)
-  const lOff = summarize(samples.get('off')!.e2e)
+  const sOn = samples.get(on)!
+  const sOff = samples.get(off)!
+  const lOn = summarize(sOn.e2e)
+  const lOff = summarize(sOff.e2e)
   log(`trust: latency p50 ${lOn.p50.toFixed(3)} ms on, ${lOff.p50.toFixed(3)} ms off`)
 
   const pumpOpts = { count: throughputCount, concurrency: 32, maxSendMs: 8_000, maxDrainMs: 15_000 }
@@ -63,7 +58,7 @@ export async function trustBench (opts: TrustBenchOptions = {}): Promise<BenchRe
       row({ metric: 'trust on: latency p99', value: lOn.p99, unit: 'ms', baseline: base(lOff.p99), ratioTarget: { kind: 'max', value: 1.3 } }),
       row({ metric: 'trust on: throughput received at B', value: tOn.receivedPerSec, unit: 'msg/s', baseline: base(tOff.receivedPerSec), ratioTarget: { kind: 'min', value: 0.75 } }),
       row({ metric: 'trust on: throughput acked at A', value: tOn.ackedPerSec, unit: 'msg/s', baseline: base(tOff.ackedPerSec) }),
-      row({ metric: 'trust on: messages lost', value: samples.get('on')!.lost + tOn.missing, unit: 'msgs', target: { kind: 'max', value: 0 }, baseline: { value: samples.get('off')!.lost + tOff.missing, label: 'trust off' } })
+      row({ metric: 'trust on: messages lost', value: sOn.lost + tOn.missing, unit: 'msgs', target: { kind: 'max', value: 0 }, baseline: { value: sOff.lost + tOff.missing, label: 'trust off' } })
     ],
     details: {
       latency: { on: lOn, off: lOff, measuredPerPath: count, blocks },

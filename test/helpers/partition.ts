@@ -1,5 +1,6 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import type { OutpostNode } from '../../node/index.js'
+import type { OutpostNode, OutpostNodeInit } from '../../node/index.js'
+import { startNode } from './nodes.js'
 
 /**
  * Partitions for in-process tests: every node's connection gater asks this object whether
@@ -16,6 +17,14 @@ export class PartitionControl {
       denyInboundEncryptedConnection: deny,
       denyOutboundEncryptedConnection: deny
     }
+  }
+
+  /** A started node (loopback, no mDNS) whose connections this control can cut. */
+  async startNode (init: OutpostNodeInit & { name: string }): Promise<OutpostNode> {
+    let self = ''
+    const node = await startNode({ ...init, connectionGater: this.gaterFor(() => self) })
+    self = node.peerId
+    return node
   }
 
   canTalk (a: string, b: string): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { OutpostNode } from '../../node/index.js'
 import { seededRandom } from '../helpers/messages.js'
-import { startNode, waitFor } from '../helpers/nodes.js'
+import { waitFor } from '../helpers/nodes.js'
 import { PartitionControl } from '../helpers/partition.js'
 
 const NODES = 5
@@ -26,15 +26,7 @@ describe('convergence under seeded partitions (5 nodes, one process)', function 
       const nodes: OutpostNode[] = []
       try {
         for (let i = 0; i < NODES; i++) {
-          let self = ''
-          const node = await startNode({
-            name: `n${i}`,
-            syncIntervalMs: 1_000,
-            redial: { minBackoffMs: 50, maxBackoffMs: 400 },
-            connectionGater: partitions.gaterFor(() => self)
-          })
-          self = node.peerId
-          nodes.push(node)
+          nodes.push(await partitions.startNode({ name: `n${i}`, syncIntervalMs: 1_000, redial: { minBackoffMs: 50, maxBackoffMs: 400 } }))
         }
         for (const a of nodes) for (const b of nodes) if (a !== b) a.discovery.addPeer(b.peerId, b.addrs)
         const { groupId, invite } = await nodes[0].createGroup('convergence')

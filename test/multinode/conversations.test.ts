@@ -16,10 +16,7 @@ describe('conversation gestures between nodes', function () {
 
   before(async () => {
     for (const name of ['ann', 'ben', 'cid']) {
-      let self = ''
-      const node = await startNode({ name, syncIntervalMs: 500, redial: { minBackoffMs: 50, maxBackoffMs: 300 }, connectionGater: partitions.gaterFor(() => self) })
-      self = node.peerId
-      nodes.push(node)
+      nodes.push(await partitions.startNode({ name, syncIntervalMs: 500, redial: { minBackoffMs: 50, maxBackoffMs: 300 } }))
     }
     for (const a of nodes) for (const b of nodes) if (a !== b) a.discovery.addPeer(b.peerId, b.addrs)
     const created = await nodes[0].createGroup('gestures')

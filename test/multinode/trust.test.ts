@@ -99,12 +99,7 @@ describe('trust between nodes', function () {
 
   it('a forged message, an edit of someone else\'s message and a read-only post are refused on gossip and on sync', async () => {
     const partitions = new PartitionControl()
-    const make = async (name: string): Promise<OutpostNode> => {
-      let self = ''
-      const node = await startNode({ name, ...FAST, connectionGater: partitions.gaterFor(() => self) })
-      self = node.peerId
-      return node
-    }
+    const make = async (name: string): Promise<OutpostNode> => await partitions.startNode({ name, ...FAST })
     const owner = await make('owner')
     const honest = await make('honest')
     const evil = await make('evil')
@@ -161,12 +156,7 @@ describe('trust between nodes', function () {
 
   it('a removed member never sees what is sent after its removal, when the removal happened across a partition', async () => {
     const partitions = new PartitionControl()
-    const make = async (name: string): Promise<OutpostNode> => {
-      let self = ''
-      const node = await startNode({ name, ...FAST, connectionGater: partitions.gaterFor(() => self) })
-      self = node.peerId
-      return node
-    }
+    const make = async (name: string): Promise<OutpostNode> => await partitions.startNode({ name, ...FAST })
     const owner = await make('owner')
     const friend = await make('friend')
     const removed = await make('removed')
