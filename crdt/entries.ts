@@ -20,7 +20,8 @@ import { isGroupId, isMessageId, randomHex, type GroupId, type MessageId } from 
 export const MAX_TEXT_BYTES = 64 * 1024
 export const MAX_NAME_LENGTH = 128
 const MAX_PEER_ID_LENGTH = 128
-const MAX_SEALED_BYTES = MAX_TEXT_BYTES + 4096
+/** A post's body: its text, and a file's description with a thumbnail (base64) and headers. */
+const MAX_SEALED_BYTES = MAX_TEXT_BYTES + 48 * 1024
 /** AES-GCM nonce and tag around a sealed body. */
 const MIN_SEALED_BYTES = 28
 const MAX_WRAPS = 4096
@@ -75,8 +76,30 @@ export interface ReactionBody { emoji: string, on: boolean }
 /** One emoji, possibly with modifiers and joiners (a grapheme or two), not a sentence. */
 export const MAX_EMOJI_LENGTH = 32
 
-/** What a post's sealed body holds. */
-export interface PostBody { text: string, name: string, replyTo?: MessageId, mentions?: string[] }
+/** What a post's sealed body holds; a post with a file may have empty text (no caption). */
+export interface PostBody { text: string, name: string, replyTo?: MessageId, mentions?: string[], file?: FileRef }
+
+/** A thumbnail raw (before base64) is at most this large, so that it rides in the post. */
+export const MAX_THUMBNAIL_BYTES = 24 * 1024
+export const MAX_FILE_NAME_LENGTH = 255
+
+/**
+ * A file attached to a post. The file's bytes travel apart, as chunks sealed with `key`
+ * (node/files): `id` is the SHA-256 of the file's manifest (its size, chunk size and each
+ * sealed chunk's SHA-256), so every chunk is checked against it on arrival; `sha256` is the
+ * whole plain file's, checked before the file is offered. The key and the thumbnail are
+ * sealed with the group key like the rest of the body.
+ */
+export interface FileRef {
+  readonly id: string
+  readonly name: string
+  readonly size: number
+  readonly mime: string
+  readonly sha256: string
+  /** base64 of the 32-byte key the file's chunks are sealed with */
+  readonly key: string
+  readonly thumb?: { readonly mime: string, readonly width: number, readonly height: number, readonly data: string }
+}
 
 /** An admin's signed permission to join, carried inside an invite. */
 export interface SignedInvite {
@@ -406,5 +429,26 @@ export function parsePostBody (bytes: Uint8Array): PostBody {
   if (b.replyTo !== undefined && !isMessageId(b.replyTo)) fail('bad replyTo')
   if (b.mentions !== undefined && (!Array.isArray(b.mentions) || b.mentions.length > 64 ||
     !b.mentions.every(x => isShortString(x, MAX_PEER_ID_LENGTH)))) fail('bad mentions')
+  if (b.file !== undefined) parseFileRef(b.file)
   return b as unknown as PostBody
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i
+
+function parseFileRef (value: unknown): FileRef {
+  const f = asObject(value)
+  if (typeof f.id !== 'string' || !HEX64.test(f.id)) fail('bad file id')
+  if (typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) fail('bad file hash')
+  if (!isShortString(f.name, MAX_FILE_NAME_LENGTH) || /[/\\\x00-\x1f]/.test(f.name) || f.name === '.' || f.name === '..') fail('bad file name')
+  if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) fail('bad file size')
+  if (!isShortString(f.mime, 127) || !MIME.test(f.mime)) fail('bad file type')
+  if (!isB64(f.key, 44) || Buffer.from(f.key, 'base64').length !== 32) fail('bad file key')
+  if (f.thumb !== undefined) {
+    const t = asObject(f.thumb)
+    if (!isShortString(t.mime, 64) || !t.mime.startsWith('image/')) fail('bad thumbnail type')
+    if (!Number.isSafeInteger(t.width) || !Number.isSafeInteger(t.height) || (t.width as number) < 1 || (t.height as number) < 1 || (t.width as number) > 4096 || (t.height as number) > 4096) fail('bad thumbnail size')
+    if (!isB64(t.data, Math.ceil(MAX_THUMBNAIL_BYTES / 3) * 4)) fail('bad thumbnail')
+  }
+  return f as unknown as FileRef
 }

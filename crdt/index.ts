@@ -6,7 +6,8 @@
 export { GroupDoc, type ApplyResult, type ChangeOrigin, type DocCrypto, type GroupKey, type MessagesListener } from './group-doc.js'
 export {
   authorTag, bodyAad, canonicalJson, compareEntries, dmGroupId, groupIdFor, isOwnId, isRole, newEventId, parseInvite, parseJoin, parseLogEntry,
-  parseMessageEvent, shown, signingBytes, verifyEntry, verifyInvite, verifyJoin, ROLES, MAX_RETENTION_SECONDS,
+  parseMessageEvent, shown, signingBytes, verifyEntry, verifyInvite, verifyJoin, ROLES, MAX_RETENTION_SECONDS, MAX_THUMBNAIL_BYTES, MAX_FILE_NAME_LENGTH,
+  type FileRef,
   type AdmitEntry, type CreateEntry, type GroupPolicy, type DeleteEvent, type EditEvent, type Entry, type GrantEntry, type JoinRequest, type LogEntry,
   type MessageEvent as DocEvent, type PostBody, type PostEvent, type RemoveEntry, type RetentionEntry, type Role, type RoleEntry, type RotateEntry,
   type SignedInvite, type Unsigned, type Verify, type Wraps

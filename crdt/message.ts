@@ -1,9 +1,10 @@
 import { compareTimestamps, type Timestamp } from './hlc.js'
+import type { FileRef } from './entries.js'
 import type { MessageId } from './ids.js'
 
 export { MAX_TEXT_BYTES, MAX_NAME_LENGTH } from './entries.js'
 
-export type MessageKind = 'text'
+export type MessageKind = 'text' | 'file'
 
 /**
  * A message as members see it: a post opened with the group key, with its author's edits
@@ -21,6 +22,8 @@ export interface ChatMessage {
   readonly text: string
   readonly replyTo?: MessageId
   readonly mentions?: readonly string[]
+  /** the attached file (kind 'file'), gone once the message is deleted */
+  readonly file?: FileRef
   readonly edits: number
   readonly deleted: boolean
   /** emoji -> the PeerIds that reacted with it */

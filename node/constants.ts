@@ -69,3 +69,27 @@ export const FLOOD_DENY_MS = 60_000
 export const FLOOD_MAX_TRACKED_PEERS = 4096
 /** Peers on the temporary deny list at most; the earliest to expire go first. */
 export const FLOOD_MAX_DENIED_PEERS = 4096
+
+/*
+ * Files (node/files): a file travels as chunks sealed with its own key, named in a manifest
+ * by their SHA-256, fetched with `/outpost/file/1` from any member that holds them.
+ */
+export const FILE_PROTOCOL = '/outpost/file/1'
+/** Version byte of every file frame. */
+export const FILE_WIRE_VERSION = 1
+/** A file is cut into chunks of this size (the last one shorter)... */
+export const FILE_CHUNK_BYTES = 1024 * 1024
+/** ...so a file frame larger than this (a sealed chunk, or the largest manifest) is refused. */
+export const MAX_FILE_FRAME_BYTES = FILE_CHUNK_BYTES + 64 * 1024
+/** Files up to this size are sent and fetched unless `--max-file-size` says otherwise... */
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024
+/** ...which may raise it to this much at most (its manifest must fit in one frame). */
+export const MAX_FILE_BYTES_LIMIT = 32 * 1024 * 1024 * 1024
+/** Chunk requests a download keeps in flight per source. */
+export const FILE_WINDOW = 8
+/** A source that sends this many chunks that do not match their hash is dropped for the download. */
+export const FILE_MAX_CORRUPT_PER_SOURCE = 16
+/** A request for a chunk (or a manifest) that goes unanswered this long ends the session. */
+export const FILE_REQUEST_TIMEOUT_MS = 30_000
+/** With no member holding what is missing in reach, a download looks again this often. */
+export const FILE_RETRY_MS = 3_000

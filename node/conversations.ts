@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { dmGroupId, isMessageId, NotAllowedError, type ChatMessage, type GroupId, type HybridClock, type MessageId } from '../crdt/index.js'
+import { dmGroupId, isMessageId, NotAllowedError, type ChatMessage, type FileRef, type GroupId, type HybridClock, type MessageId } from '../crdt/index.js'
 import type { BoxBook } from './box-book.js'
 import { InvalidRequestError } from './errors.js'
 import { exportHtml, exportJson, type ExportFormat, type GroupExport } from './export.js'
@@ -53,10 +53,13 @@ export class Conversations {
     return group.doc.latest(options.limit).map(m => this.entry(m))
   }
 
-  /** Sends a text message; resolves once it is on disk (acknowledged), published on gossip. */
-  async send (groupId: string, text: string, options: { replyTo?: string } = {}): Promise<HistoryEntry> {
+  /**
+   * Sends a message (with `file`, one that carries a file: see node/files; its text, a
+   * caption, may be empty); resolves once it is on disk (acknowledged), published on gossip.
+   */
+  async send (groupId: string, text: string, options: { replyTo?: string, file?: FileRef } = {}): Promise<HistoryEntry> {
     const group = this.writable(groupId)
-    checkText(text)
+    if (options.file == null || text !== '') checkText(text)
     if (options.replyTo != null && (!isMessageId(options.replyTo) || group.doc.get(options.replyTo) == null)) {
       throw new InvalidRequestError(`no message ${options.replyTo} to reply to in group ${groupId}`)
     }
@@ -65,7 +68,8 @@ export class Conversations {
       text,
       name: this.components.name(),
       ...(options.replyTo != null ? { replyTo: options.replyTo as MessageId } : {}),
-      ...(mentions.length > 0 ? { mentions } : {})
+      ...(mentions.length > 0 ? { mentions } : {}),
+      ...(options.file != null ? { file: options.file } : {})
     }, this.components.clock.tick())
     await group.persisted.flushed()
     return this.entry(message)
@@ -184,6 +188,14 @@ export class Conversations {
     const removed = group.info.removed
     if (removed == null) return
     throw new NotAllowedError(`this node was removed from the group by ${this.components.nameOf(removed.by) ?? removed.by} on ${new Date(removed.at).toISOString()}`)
+  }
+
+  /** Throws unless this node may post in the group now (before a long file import). */
+  assertMayPost (groupId: string): void {
+    const group = this.writable(groupId)
+    const role = group.doc.membership.role(this.components.me.peerId)
+    if (role == null) throw new NotAllowedError('this node is not a member of the group (yet)')
+    if (role === 'read-only') throw new NotAllowedError('a read-only member may not post in this group')
   }
 
   /** A group this node may still write to (and, given, one of its messages). */

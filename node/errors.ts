@@ -39,3 +39,9 @@ export class WrongPassphraseError extends named('WrongPassphraseError') {}
 export class CorruptVaultError extends named('CorruptVaultError') {}
 /** A peer went over its flood-guard budget; its input is dropped (see flood-guard.ts). */
 export class PeerThrottledError extends named('PeerThrottledError') {}
+/** A file over this node's size limit (`outpost start --max-file-size`). */
+export class FileTooLargeError extends named('FileTooLargeError') {}
+/** No message this node holds names a file with this id. */
+export class UnknownFileError extends named('UnknownFileError') {}
+/** The file is not (yet) complete and verified on this node: fetch it first. */
+export class FileNotReadyError extends named('FileNotReadyError') {}

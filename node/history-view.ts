@@ -1,6 +1,6 @@
-import { MAX_TEXT_BYTES, type ChatMessage } from '../crdt/index.js'
+import { MAX_TEXT_BYTES, type ChatMessage, type FileRef } from '../crdt/index.js'
 import { InvalidRequestError } from './errors.js'
-import type { HistoryEntry } from './node-types.js'
+import type { FileSummary, HistoryEntry } from './node-types.js'
 
 /** How `@all` is stored among a message's mentions. */
 export const MENTION_ALL = 'all'
@@ -21,7 +21,19 @@ export function historyEntry (m: ChatMessage, self: string, nameOf: (peerId: str
     deleted: m.deleted,
     reactions: Object.fromEntries(Object.entries(m.reactions).map(([emoji, by]) => [emoji, [...by]])),
     pinned: m.pinned,
-    replies: m.replies
+    replies: m.replies,
+    ...(m.file != null ? { file: fileSummary(m.file) } : {})
+  }
+}
+
+export function fileSummary (f: FileRef): FileSummary {
+  return {
+    id: f.id,
+    name: f.name,
+    size: f.size,
+    mime: f.mime,
+    sha256: f.sha256,
+    ...(f.thumb != null ? { thumbnail: { mime: f.thumb.mime, width: f.thumb.width, height: f.thumb.height } } : {})
   }
 }
 

@@ -43,6 +43,19 @@ export interface HistoryEntry {
   pinned: boolean
   /** number of replies (the thread under this message) */
   replies: number
+  /** the attached file: fetch it with POST /v1/files/ID/fetch, read it at /v1/files/ID/content */
+  file?: FileSummary
+}
+
+/** A file as a message shows it (its key stays in the node). */
+export interface FileSummary {
+  id: string
+  name: string
+  size: number
+  mime: string
+  sha256: string
+  /** an image's preview, served at /v1/files/ID/thumbnail */
+  thumbnail?: { mime: string, width: number, height: number }
 }
 
 export interface GroupSummary {

@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater } from '@libp2p/interface'
@@ -20,6 +23,7 @@ import { SearchService, type NodeSearchOptions, type SearchResult } from './sear
 import type { ExportFormat } from './export.js'
 import { BoxBook, boxSigningBytes } from './box-book.js'
 import { Conversations } from './conversations.js'
+import { FileService, type SendFileOptions } from './files/index.js'
 import { GroupAdmin } from './group-admin.js'
 import { resolvePeer } from './names.js'
 import { GroupMembership } from './group-membership.js'
@@ -65,6 +69,8 @@ export interface OutpostNodeInit {
   floodGuard?: FloodGuardInit
   /** presence heartbeat and typing timeouts (tests shorten them) */
   presence?: PresenceInit
+  /** the largest file this node sends or fetches, in bytes (default 4 GiB) */
+  maxFileBytes?: number
   /**
    * Turns signatures and encryption off, to measure what they cost (benchmarks only: such a
    * node trusts every entry and talks to no node with them on).
@@ -84,10 +90,13 @@ export class OutpostNode extends EventEmitter {
   private readonly gossipRepair: GossipStreamRepair
   private readonly searchService: SearchService
   private retentionTimer: NodeJS.Timeout | null = null
+  private readonly filesDir: { dir: string, temporary: boolean }
   /** group-wide actions: create, invite, join, members, roles, removal, keys, audit */
   readonly admin: GroupAdmin
   /** gestures in conversations: messages, edits, deletes, reactions, pins, receipts, DMs */
   readonly conversations: Conversations
+  /** files in conversations: send, fetch from members, serve, progress */
+  readonly files: FileService
 
   private constructor (
     readonly host: Host,
@@ -102,7 +111,8 @@ export class OutpostNode extends EventEmitter {
     private readonly clock: HybridClock,
     private readonly membership: GroupMembership,
     private readonly presenceService: PresenceService,
-    boxes: BoxBook
+    boxes: BoxBook,
+    files: { dir: string, temporary: boolean, maxFileBytes?: number }
   ) {
     super()
     this.admin = new GroupAdmin({
@@ -131,6 +141,15 @@ export class OutpostNode extends EventEmitter {
       addGroup: group => { this.addGroup(group) },
       running: () => this.state === 'running'
     })
+    this.files = new FileService({
+      libp2p: host,
+      groups,
+      guard: host.services.floodGuard,
+      post: async (groupId, text, options) => await this.conversations.send(groupId, text, options),
+      assertMayPost: groupId => { this.conversations.assertMayPost(groupId) }
+    }, { dir: files.dir, maxFileBytes: files.maxFileBytes })
+    this.filesDir = files
+    this.files.on('progress', status => { this.emit('file', status) })
     presenceService.on('typing', event => { this.emit('typing', event) })
     presenceService.on('presence', event => { this.emit('presence', event) })
     this.gossipRepair = new GossipStreamRepair(host, host.services.pubsub)
@@ -202,7 +221,9 @@ export class OutpostNode extends EventEmitter {
         publish: (group, payload) => { gossip.publishSignal(group, payload) },
         connected: peerId => host.getConnections().some(c => c.remotePeer.toString() === peerId)
       }, init.presence)
-      node = new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence, boxes)
+      // A node without a data directory keeps its files in a temporary one, removed at stop.
+      const files = onDisk ? { dir: join(dataDir.path, 'files'), temporary: false } : { dir: await mkdtemp(join(tmpdir(), 'outpost-files-')), temporary: true }
+      node = new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence, boxes, { ...files, maxFileBytes: init.maxFileBytes })
       return node
     } catch (err) {
       await kv.close()
@@ -228,6 +249,7 @@ export class OutpostNode extends EventEmitter {
     }
     await this.searchService.start()
     await this.host.start()
+    await this.files.start()
     this.gossipRepair.start()
     this.gossip.start(this.groups.list())
     await this.sync.start()
@@ -253,11 +275,13 @@ export class OutpostNode extends EventEmitter {
     if (wasStarted) {
       await this.discovery.stop()
       await this.sync.stop()
+      await this.files.stop()
       this.gossip.stop()
       this.gossipRepair.stop()
       await this.host.stop()
     }
     await this.searchService.stop()
+    if (this.filesDir.temporary) await rm(this.filesDir.dir, { recursive: true, force: true })
     await this.groups.close()
     await this.kv.close()
     this.state = 'stopped'
@@ -301,6 +325,12 @@ export class OutpostNode extends EventEmitter {
   async send (groupId: string, text: string, options: { replyTo?: string } = {}): Promise<HistoryEntry> {
     this.assertRunning()
     return await this.conversations.send(groupId, text, options)
+  }
+
+  /** Sends a file into a group (see FileService.send); resolves once its message is on disk. */
+  async sendFile (groupId: string, source: AsyncIterable<Uint8Array>, options: SendFileOptions): Promise<{ message: HistoryEntry, fileId: string }> {
+    this.assertRunning()
+    return await this.files.send(groupId, source, options)
   }
 
   /** Replaces the text of one of this node's own messages (the edit is signed and kept). */
@@ -432,6 +462,7 @@ export class OutpostNode extends EventEmitter {
   private addGroup (group: Group): void {
     this.watch(group)
     this.searchService.watch(group)
+    this.files.watch(group)
     this.gossip.addGroup(group)
   }
 

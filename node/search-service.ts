@@ -120,7 +120,7 @@ export class SearchService {
         groupName: group.doc.membership.name ?? group.info.name,
         message: this.components.entry(message),
         score: Number(hit.score.toFixed(4)),
-        snippet: snippet(message.text, query)
+        snippet: snippet(searchDoc(message).text, query)
       })
     }
     return results
@@ -145,7 +145,7 @@ export class SearchService {
 }
 
 function searchDoc (m: ChatMessage): SearchDoc {
-  // Messages carry no files yet; when they do (a `files` list), has-file filters work unchanged.
-  const files = (m as { files?: unknown }).files
-  return { id: m.id, author: m.author, ts: m.ts.ms, text: m.text, deleted: m.deleted, hasFile: Array.isArray(files) && files.length > 0 }
+  // A file's name is found like its caption.
+  const text = m.file != null ? `${m.text}\n${m.file.name}` : m.text
+  return { id: m.id, author: m.author, ts: m.ts.ms, text, deleted: m.deleted, hasFile: m.file != null }
 }

@@ -8,8 +8,11 @@ const STATUS: Record<string, number> = {
   NotAllowedError: 403,
   UnknownGroupError: 404,
   UnknownPeerError: 404,
+  UnknownFileError: 404,
   NoGroupKeyError: 409,
+  FileNotReadyError: 409,
   PayloadTooLargeError: 413,
+  FileTooLargeError: 413,
   NodeStoppedError: 503
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { InvalidRequestError } from '../errors.js'
 import { isExportFormat } from '../export.js'
 import type { InviteOptions, OutpostNode } from '../outpost-node.js'
@@ -6,13 +7,30 @@ export interface RouteContext {
   params: string[]
   query: URLSearchParams
   body: Record<string, unknown>
+  /** the request itself, for raw routes (their body is not read as JSON) */
+  req: IncomingMessage
 }
 
 export interface Route {
   method: 'GET' | 'POST'
   path: RegExp
   status?: number
+  /** the route reads the request body itself */
+  raw?: boolean
   run: (node: OutpostNode, ctx: RouteContext) => unknown
+}
+
+/** An answer that is not JSON: bytes streamed with their own headers (a file). */
+export class StreamReply {
+  constructor (readonly headers: Record<string, string | number>, readonly body: AsyncIterable<Uint8Array>) {}
+}
+
+const FILE = '([0-9a-f]{64})'
+
+/** Content-Disposition for a name that may hold any character (RFC 6266, RFC 5987). */
+function attachment (name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_')
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`
 }
 
 const GROUP = '([^/]+)'
@@ -43,7 +61,45 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/status$/,
-    run: node => ({ peerId: node.peerId, name: node.name, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length })
+    run: node => ({ peerId: node.peerId, name: node.name, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length, maxFileBytes: node.files.maxFileBytes })
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/groups/${GROUP}/files$`),
+    status: 201,
+    raw: true,
+    run: async (node, { params, query, req }) => {
+      const name = query.get('name')
+      if (name == null) throw new InvalidRequestError("query parameter 'name' (the file's name) is required")
+      const length = req.headers['content-length']
+      const { message, fileId } = await node.sendFile(params[0], req, {
+        name,
+        mime: req.headers['content-type'],
+        size: length != null ? Number(length) : undefined,
+        text: query.get('text') ?? undefined,
+        replyTo: query.get('replyTo') ?? undefined
+      })
+      return { messageId: message.id, fileId, message }
+    }
+  },
+  { method: 'GET', path: /^\/v1\/files$/, run: (node, { query }) => node.files.list(query.get('group') ?? undefined) },
+  { method: 'GET', path: new RegExp(`^/v1/files/${FILE}$`), run: (node, { params }) => node.files.status(params[0]) },
+  { method: 'POST', path: new RegExp(`^/v1/files/${FILE}/fetch$`), run: (node, { params }) => node.files.fetch(params[0]) },
+  {
+    method: 'GET',
+    path: new RegExp(`^/v1/files/${FILE}/content$`),
+    run: (node, { params }) => {
+      const { file, chunks } = node.files.content(params[0])
+      return new StreamReply({ 'content-type': file.mime, 'content-length': file.size, 'content-disposition': attachment(file.name) }, chunks)
+    }
+  },
+  {
+    method: 'GET',
+    path: new RegExp(`^/v1/files/${FILE}/thumbnail$`),
+    run: (node, { params }) => {
+      const { mime, data } = node.files.thumbnail(params[0])
+      return new StreamReply({ 'content-type': mime, 'content-length': data.length }, (async function * () { yield data })())
+    }
   },
   { method: 'GET', path: /^\/v1\/groups$/, run: node => node.listGroups() },
   {

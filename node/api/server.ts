@@ -7,7 +7,7 @@ import { MAX_API_BODY_BYTES } from '../constants.js'
 import { InvalidRequestError, PayloadTooLargeError, UnauthorizedError } from '../errors.js'
 import type { MessageEvent, OutpostNode } from '../outpost-node.js'
 import { statusOf } from './errors-to-status.js'
-import { routes, type Route } from './routes.js'
+import { routes, StreamReply, type Route } from './routes.js'
 
 const log = logger('outpost:api')
 const MAX_WS_BUFFERED_BYTES = 16 * 1024 * 1024
@@ -29,6 +29,7 @@ export class ApiServer {
   private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
   private readonly onTyping = (event: object): void => { this.broadcast({ type: 'typing', ...event }) }
   private readonly onPresence = (event: object): void => { this.broadcast({ type: 'presence', ...event }) }
+  private readonly onFile = (event: object): void => { this.broadcast({ type: 'file', ...event }) }
 
   constructor (private readonly node: OutpostNode, private readonly init: ApiServerInit) {
     this.token = Buffer.from(init.token)
@@ -57,6 +58,7 @@ export class ApiServer {
     this.node.on('message', this.onMessage)
     this.node.on('typing', this.onTyping)
     this.node.on('presence', this.onPresence)
+    this.node.on('file', this.onFile)
     const address = server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     return `http://${host}:${address.port}`
@@ -66,6 +68,7 @@ export class ApiServer {
     this.node.off('message', this.onMessage)
     this.node.off('typing', this.onTyping)
     this.node.off('presence', this.onPresence)
+    this.node.off('file', this.onFile)
     for (const client of this.wss?.clients ?? []) client.terminate()
     this.wss?.close()
     const server = this.server
@@ -117,9 +120,30 @@ export class ApiServer {
       this.reply(res, 404, { error: { name: 'NotFound', message: `no endpoint ${req.method} ${url.pathname}` } })
       return
     }
-    const body = req.method === 'POST' ? await readJson(req) : {}
-    const result = await match.route.run(this.node, { params: match.params, query: url.searchParams, body })
-    this.reply(res, match.route.status ?? 200, result)
+    // A raw route reads the request itself (a file's bytes); the others take a JSON object.
+    const body = req.method === 'POST' && match.route.raw !== true ? await readJson(req) : {}
+    const result = await match.route.run(this.node, { params: match.params, query: url.searchParams, body, req })
+    if (result instanceof StreamReply) await this.stream(res, result)
+    else this.reply(res, match.route.status ?? 200, result)
+  }
+
+  private async stream (res: ServerResponse, reply: StreamReply): Promise<void> {
+    const body = reply.body[Symbol.asyncIterator]()
+    // The first piece before the headers: an error there is still answered as an error.
+    const first = await body.next()
+    res.writeHead(200, { ...reply.headers, 'cache-control': 'no-store' })
+    try {
+      for (let piece = first; piece.done !== true; piece = await body.next()) {
+        if (!res.write(piece.value)) await new Promise(resolve => res.once('drain', resolve))
+        if (res.destroyed) return
+      }
+      res.end()
+    } catch (err) {
+      log.error('stopped a download mid-way: %s', (err as Error).message)
+      res.destroy(err as Error)
+    } finally {
+      await body.return?.(undefined)
+    }
   }
 
   private fail (res: ServerResponse, err: Error): void {

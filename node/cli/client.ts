@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { DataDir } from '../data-dir.js'
 import { NodeNotRunningError } from '../errors.js'
 
@@ -33,6 +35,35 @@ export class ApiClient {
     return await this.request<T>('POST', path, body)
   }
 
+  /**
+   * POSTs a stream of bytes (a file) of known length; answers the JSON reply. Plain node:http,
+   * so that a large body streams with backpressure.
+   */
+  async upload<T> (path: string, body: Readable, headers: Record<string, string | number>): Promise<T> {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(this.url + path, { method: 'POST', headers: { authorization: `Bearer ${this.token}`, ...headers } }, resolve)
+      req.on('error', err => { reject((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? this.notRunning : err) })
+      body.on('error', err => { req.destroy(err) })
+      body.pipe(req)
+    })
+    const chunks: Buffer[] = []
+    for await (const chunk of res) chunks.push(chunk as Buffer)
+    return this.parse<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))
+  }
+
+  /** GETs bytes (a file): the response to read from, or the API's error. */
+  async download (path: string): Promise<IncomingMessage> {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(this.url + path, { headers: { authorization: `Bearer ${this.token}` } }, resolve)
+      req.on('error', err => { reject((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? this.notRunning : err) })
+      req.end()
+    })
+    if (res.statusCode === 200) return res
+    const chunks: Buffer[] = []
+    for await (const chunk of res) chunks.push(chunk as Buffer)
+    return this.parse<never>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))
+  }
+
   private async request<T> (method: string, path: string, body?: object): Promise<T> {
     let res: Response
     try {
@@ -46,16 +77,19 @@ export class ApiClient {
       // api.json left behind by a node that was killed: nothing listens there any more.
       throw this.notRunning
     }
-    const text = await res.text()
+    return this.parse<T>(res.status, await res.text())
+  }
+
+  private parse<T> (status: number, text: string): T {
     let value: unknown
     try {
       value = JSON.parse(text)
     } catch {
-      throw new ApiError('BadResponse', `the node answered ${res.status} with something that is not JSON`, res.status)
+      throw new ApiError('BadResponse', `the node answered ${status} with something that is not JSON`, status)
     }
-    if (!res.ok) {
+    if (status < 200 || status > 299) {
       const error = (value as { error?: { name?: string, message?: string } }).error
-      throw new ApiError(error?.name ?? 'ApiError', error?.message ?? `the node answered ${res.status}`, res.status)
+      throw new ApiError(error?.name ?? 'ApiError', error?.message ?? `the node answered ${status}`, status)
     }
     return value as T
   }

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises'
 import { InvalidRequestError } from '../errors.js'
 import type { GroupSummary, HistoryEntry } from '../outpost-node.js'
 import type { PeerStatus } from '../../discovery/index.js'
-import { api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
+import { sizeOption, api, durationMs, enc, intOption, str, time, type Command } from './shared.js'
 import { trustCommands } from './trust-commands.js'
 import { conversationCommands, messageLine } from './conversation-commands.js'
 import { searchCommands } from './search-commands.js'
+import { fileCommands } from './file-commands.js'
 import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
@@ -56,9 +57,9 @@ export const commands: Record<string, Command> = {
     }
   },
   start: {
-    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--passphrase-file FILE]',
-    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase)',
-    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'passphrase-file'],
+    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--max-file-size SIZE] [--passphrase-file FILE]',
+    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase); --max-file-size: the largest file sent or fetched (default 4GiB)',
+    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'max-file-size', 'passphrase-file'],
     args: 0,
     // After a clean stop libp2p may leave a timer of up to a second behind; everything is
     // flushed and closed by then, so there is nothing to wait for.
@@ -73,7 +74,8 @@ export const commands: Record<string, Command> = {
           peers: values.peer as string[] | undefined,
           api: str(values.api),
           mdns: values['no-mdns'] !== true,
-          syncIntervalMs: intOption(values['sync-interval'], 'sync-interval')
+          syncIntervalMs: intOption(values['sync-interval'], 'sync-interval'),
+          maxFileBytes: sizeOption(values['max-file-size'], 'max-file-size')
         })
       })
       return null
@@ -186,5 +188,6 @@ export const commands: Record<string, Command> = {
   },
   ...trustCommands,
   ...conversationCommands,
-  ...searchCommands
+  ...searchCommands,
+  ...fileCommands
 }

@@ -14,7 +14,8 @@ export function messageLine (m: HistoryEntry): string {
     m.replies > 0 ? `${m.replies} ${m.replies === 1 ? 'reply' : 'replies'}` : '',
     ...Object.entries(m.reactions).map(([emoji, by]) => `${emoji} ${by.length}`)
   ].filter(x => x !== '')
-  return `[${time(m.ts)}] ${m.authorName}: ${m.deleted ? '(deleted)' : m.text}${marks.length > 0 ? `  (${marks.join(', ')})` : ''}`
+  const file = m.file != null ? `${m.text !== '' ? ' ' : ''}[file ${m.file.name}, ${m.file.size} bytes, id ${m.file.id}]` : ''
+  return `[${time(m.ts)}] ${m.authorName}: ${m.deleted ? '(deleted)' : m.text + file}${marks.length > 0 ? `  (${marks.join(', ')})` : ''}`
 }
 
 export const conversationCommands: Record<string, Command> = {

@@ -29,7 +29,10 @@ const OPTIONS = {
   from: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
-  'has-file': { type: 'boolean' }
+  'has-file': { type: 'boolean' },
+  text: { type: 'string' },
+  wait: { type: 'string' },
+  'max-file-size': { type: 'string' }
 } as const
 
 class UsageError extends Error {}
@@ -52,7 +55,8 @@ function findCommand (positionals: string[]): { command: Command, args: string[]
   if (commands[two] != null) return { command: commands[two], args: positionals.slice(2) }
   if (commands[positionals[0]] != null) return { command: commands[positionals[0]], args: positionals.slice(1) }
   if (positionals.length === 0) throw new UsageError('no command given; see `outpost --help`')
-  throw new UsageError(`unknown command '${positionals.slice(0, positionals[0] === 'group' ? 2 : 1).join(' ')}'; see \`outpost --help\``)
+  const families = ['group', 'file', 'audit']
+  throw new UsageError(`unknown command '${positionals.slice(0, families.includes(positionals[0]) ? 2 : 1).join(' ')}'; see \`outpost --help\``)
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -60,3 +60,15 @@ export function durationMs (text: string): number {
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new InvalidRequestError(`'${text}' is not a usable duration`)
   return ms
 }
+
+/** "500MB", "4GiB", "1.5GB" or plain bytes, in bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export function sizeOption (value: unknown, name: string): number | undefined {
+  const text = str(value)
+  if (text == null) return undefined
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?$/i.exec(text.trim())
+  const unit = (m?.[2] ?? 'b').toLowerCase().replace(/b$/, '')
+  const scale: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3, ti: 1024 ** 4 }
+  const bytes = m == null || scale[unit] == null ? NaN : Math.floor(Number(m[1]) * scale[unit])
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new InvalidRequestError(`--${name} takes a size like 500MB, 4GiB or a number of bytes; got '${text}'`)
+  return bytes
+}

@@ -18,6 +18,7 @@ export interface StartOptions {
   api?: string
   mdns: boolean
   syncIntervalMs?: number
+  maxFileBytes?: number
 }
 
 export class ListenError extends Error {
@@ -56,7 +57,8 @@ export async function runStart (options: StartOptions): Promise<void> {
     listen: options.listen,
     peers,
     mdns: options.mdns,
-    syncIntervalMs: options.syncIntervalMs
+    syncIntervalMs: options.syncIntervalMs,
+    maxFileBytes: options.maxFileBytes
   })
   let server: ApiServer | null = null
   let stopping: Promise<void> | null = null

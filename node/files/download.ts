@@ -1,0 +1,276 @@
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { FILE_MAX_CORRUPT_PER_SOURCE, FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, FILE_RETRY_MS, FILE_WINDOW, MAX_FILE_FRAME_BYTES } from '../constants.js'
+import { MalformedFrameError } from '../errors.js'
+import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
+import { Bitmap } from './bitmap.js'
+import type { FileStore, StoredFile } from './file-store.js'
+import { chunkCount, chunkMatches, decodeManifest, fileIdOf, type Manifest } from './manifest.js'
+
+const log = logger('outpost:files:download')
+
+export type DownloadState = 'fetching' | 'waiting' | 'verifying' | 'complete' | 'failed' | 'stopped'
+
+/** What one source gave this download. */
+export interface SourceStats {
+  peerId: string
+  chunks: number
+  bytes: number
+  /** chunks that did not match their hash (each fetched again elsewhere) */
+  corrupt: number
+  state: 'active' | 'idle' | 'dropped'
+}
+
+/** The whole file checked against its sender's description: ok, chunks to fetch again, or a lie. */
+export type Verdict = 'ok' | 'refetch' | 'mismatch'
+
+export interface DownloadComponents {
+  libp2p: Pick<Libp2p, 'dialProtocol'>
+  store: FileStore
+  /** the peers that may hold the file now: connected members of the groups it was posted in */
+  sources: () => PeerId[]
+  /** checks the complete file (every chunk, then the plain file's SHA-256) */
+  verify: (file: StoredFile) => Promise<Verdict>
+  onProgress: (download: Download) => void
+}
+
+interface Session {
+  peer: PeerId
+  stats: SourceStats
+  stream: Stream
+  lp: ReturnType<typeof lpStream>
+  /** the chunks the source said it holds */
+  have: Bitmap
+  /** the manifest it sent (checked against the file id) */
+  manifestBytes: Uint8Array
+}
+
+/**
+ * Fetches one file from every source at once: each source gets its own stream with up to
+ * FILE_WINDOW chunk requests in flight, and all of them take the lowest chunks nobody has
+ * asked for yet. A chunk is kept only if it matches its hash in the manifest; one that does
+ * not is asked of another source. What is kept is on disk at once, so a download stopped
+ * at any point (a restart too) goes on from there.
+ */
+export class Download {
+  state: DownloadState = 'fetching'
+  error: string | undefined
+  readonly sources = new Map<string, SourceStats>()
+  /** bytes of chunks fetched (and kept) since this download started */
+  fetchedBytes = 0
+  readonly startedAt = Date.now()
+  file: StoredFile | undefined
+  private readonly inflight = new Set<number>()
+  /** chunk -> sources not to ask for it again (they lacked it or sent it corrupt) */
+  private readonly excluded = new Map<number, Set<string>>()
+  /** the lowest chunk that may still be missing */
+  private cursor = 0
+  private wake: () => void = () => {}
+  private changed: Promise<void> = Promise.resolve()
+
+  constructor (private readonly components: DownloadComponents, readonly fileId: string) {
+    this.file = components.store.get(fileId)
+    this.renew()
+  }
+
+  /** Runs until the file is complete and verified, found to be false, or `signal` aborts. */
+  async run (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const file = this.file
+      if (file?.complete === true) {
+        this.state = 'verifying'
+        this.components.onProgress(this)
+        const verdict = await this.components.verify(file)
+        if (verdict === 'ok') {
+          this.state = 'complete'
+          this.components.onProgress(this)
+          return
+        }
+        if (verdict === 'mismatch') {
+          this.state = 'failed'
+          this.error = 'the file does not match what its sender described (its SHA-256 differs); it was discarded'
+          await this.components.store.remove(this.fileId)
+          this.file = undefined
+          this.components.onProgress(this)
+          return
+        }
+        this.cursor = 0
+        continue
+      }
+      const sessions = (await Promise.all(this.components.sources().map(async peer => await this.open(peer, signal)))).filter(s => s != null)
+      try {
+        if (this.file == null) await this.adoptManifest(sessions)
+        if (this.file != null && sessions.some(s => this.pick(s) != null)) {
+          this.state = 'fetching'
+          this.components.onProgress(this)
+          await Promise.all(sessions.map(async s => { await this.pull(s, signal) }))
+          continue
+        }
+      } finally {
+        for (const s of sessions) this.close(s)
+      }
+      if (this.state !== 'waiting') {
+        this.state = 'waiting'
+        this.components.onProgress(this)
+      }
+      await sleep(FILE_RETRY_MS, signal)
+    }
+    this.state = 'stopped'
+  }
+
+  /** The chunks held, for progress. */
+  get held (): { chunks: number, total: number | undefined, bytes: number } {
+    const f = this.file
+    return { chunks: f?.have.count ?? 0, total: f?.chunks, bytes: f?.bytesHeld ?? 0 }
+  }
+
+  private async adoptManifest (sessions: Session[]): Promise<void> {
+    const first = sessions[0]
+    if (first != null) this.file = await this.components.store.create(this.fileId, first.manifestBytes, true)
+  }
+
+  private async open (peer: PeerId, signal: AbortSignal): Promise<Session | null> {
+    const key = peer.toString()
+    const stats = this.sources.get(key) ?? { peerId: key, chunks: 0, bytes: 0, corrupt: 0, state: 'idle' }
+    if (stats.state === 'dropped') return null
+    this.sources.set(key, stats)
+    let stream: Stream | undefined
+    try {
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(FILE_REQUEST_TIMEOUT_MS)])
+      stream = await this.components.libp2p.dialProtocol(peer, FILE_PROTOCOL, { signal: timeout })
+      // Room for every chunk in flight, so a slow disk here never overflows the read buffer.
+      const lp = lpStream(stream, { maxDataLength: MAX_FILE_FRAME_BYTES, maxBufferSize: (FILE_WINDOW + 2) * MAX_FILE_FRAME_BYTES })
+      await lp.write(encodeFileFrame({ type: 'query', fileId: this.fileId }), { signal: timeout })
+      const answer = decodeFileFrame((await lp.read({ signal: timeout })).subarray())
+      if (answer.type === 'none' && answer.fileId === this.fileId) {
+        this.close({ stream })
+        return null
+      }
+      if (answer.type !== 'have' || answer.fileId !== this.fileId) throw new MalformedFrameError(`expected have, got ${answer.type}`)
+      if (fileIdOf(answer.manifest) !== this.fileId) throw new MalformedFrameError('a manifest that is not the file\'s')
+      const manifest: Manifest = this.file?.manifest ?? decodeManifest(answer.manifest)
+      return { peer, stats, stream, lp, have: new Bitmap(chunkCount(manifest.size, manifest.chunkSize), answer.have), manifestBytes: answer.manifest }
+    } catch (err) {
+      if (err instanceof MalformedFrameError) {
+        stats.state = 'dropped'
+        log.error('dropped %p as a source of %s: %s', peer, this.fileId, err.message)
+      } else {
+        log('cannot ask %p for %s: %s', peer, this.fileId, (err as Error).message)
+      }
+      if (stream != null) stream.abort(err as Error)
+      return null
+    }
+  }
+
+  /** Asks one source for chunks, FILE_WINDOW at a time, until nothing is left for it. */
+  private async pull (s: Session, signal: AbortSignal): Promise<void> {
+    const file = this.file as StoredFile
+    const asked: number[] = []
+    s.stats.state = 'active'
+    try {
+      while (!signal.aborted && !file.complete) {
+        while (asked.length < FILE_WINDOW) {
+          const index = this.pick(s)
+          if (index == null) break
+          this.inflight.add(index)
+          asked.push(index)
+          await s.lp.write(encodeFileFrame({ type: 'get', index }), { signal })
+        }
+        if (asked.length === 0) {
+          // Nothing for this source now; a chunk in flight elsewhere may come back to it.
+          if (this.inflight.size === 0) break
+          await Promise.race([this.changed, sleep(FILE_RETRY_MS, signal)])
+          continue
+        }
+        const frame = decodeFileFrame((await s.lp.read({ signal: AbortSignal.any([signal, AbortSignal.timeout(FILE_REQUEST_TIMEOUT_MS)]) })).subarray())
+        const index = asked.shift() as number
+        await this.take(s, index, frame)
+        this.inflight.delete(index)
+        this.notify()
+      }
+    } catch (err) {
+      if (err instanceof MalformedFrameError) {
+        s.stats.state = 'dropped'
+        log.error('dropped %p as a source of %s: %s', s.peer, this.fileId, err.message)
+      } else if (!signal.aborted) {
+        log('source %p of %s failed: %s', s.peer, this.fileId, (err as Error).message)
+      }
+    } finally {
+      for (const index of asked) this.inflight.delete(index)
+      if (s.stats.state === 'active') s.stats.state = 'idle'
+      this.notify()
+    }
+  }
+
+  private async take (s: Session, index: number, frame: FileFrame): Promise<void> {
+    const file = this.file as StoredFile
+    if ((frame.type !== 'chunk' && frame.type !== 'missing') || frame.index !== index) {
+      throw new MalformedFrameError(`expected chunk ${index}, got ${frame.type}`)
+    }
+    if (frame.type === 'missing') {
+      s.have.delete(index)
+      return
+    }
+    if (!chunkMatches(file.manifest, index, frame.data)) {
+      s.stats.corrupt++
+      this.exclude(index, s.peer.toString())
+      log.error('chunk %d of %s from %p does not match its hash; asking another source', index, this.fileId, s.peer)
+      if (s.stats.corrupt >= FILE_MAX_CORRUPT_PER_SOURCE) throw new MalformedFrameError(`${s.stats.corrupt} corrupt chunks`)
+      return
+    }
+    if (file.have.has(index)) return
+    await file.writeChunk(index, frame.data)
+    s.stats.chunks++
+    s.stats.bytes += frame.data.length
+    this.fetchedBytes += frame.data.length
+    this.components.onProgress(this)
+  }
+
+  /** The lowest chunk still missing that no one is fetching and this source may give. */
+  private pick (s: Session): number | undefined {
+    const file = this.file
+    if (file == null) return undefined
+    while (this.cursor < file.chunks && file.have.has(this.cursor)) this.cursor++
+    const peer = s.peer.toString()
+    for (let i = this.cursor; i < file.chunks; i++) {
+      if (file.have.has(i) || this.inflight.has(i) || !s.have.has(i)) continue
+      if (this.excluded.get(i)?.has(peer) === true) continue
+      return i
+    }
+    return undefined
+  }
+
+  private exclude (index: number, peer: string): void {
+    let set = this.excluded.get(index)
+    if (set == null) this.excluded.set(index, set = new Set())
+    set.add(peer)
+  }
+
+  private notify (): void {
+    this.wake()
+    this.renew()
+  }
+
+  private renew (): void {
+    this.changed = new Promise(resolve => { this.wake = resolve })
+  }
+
+  private close (s: Pick<Session, 'stream'>): void {
+    s.stream.close().catch(err => { s.stream.abort(err as Error) })
+  }
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    timer.unref()
+    signal.addEventListener('abort', done, { once: true })
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
+}
