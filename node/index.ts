@@ -10,6 +10,8 @@ export { FloodGuard, DenyList, TokenBucket, type FloodGuardInit, type FloodGuard
 export { encodeInvite, decodeInvite, INVITE_PREFIX, type Invite } from './wire/invite.js'
 export { encodeSyncFrame, decodeSyncFrame, type SyncFrame } from './wire/sync-codec.js'
 export { encodeGossip, decodeGossip, type GossipEnvelope } from './wire/gossip-codec.js'
+export { encodeFileFrame, decodeFileFrame, type FileFrame } from './wire/file-codec.js'
+export { FileService, type FileStatus, type FileState, type SendFileOptions } from './files/index.js'
 export { generateNetworkKey, parseNetworkKey, loadNetworkKey, storeNetworkKey } from './network-key.js'
 export { safetyNumber } from './safety-number.js'
 export * from './errors.js'

@@ -328,7 +328,7 @@ export class OutpostNode extends EventEmitter {
   }
 
   /** Sends a file into a group (see FileService.send); resolves once its message is on disk. */
-  async sendFile (groupId: string, source: AsyncIterable<Uint8Array>, options: SendFileOptions): Promise<{ message: HistoryEntry, fileId: string }> {
+  async sendFile (groupId: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: SendFileOptions): Promise<{ message: HistoryEntry, fileId: string }> {
     this.assertRunning()
     return await this.files.send(groupId, source, options)
   }

@@ -155,7 +155,7 @@ export class FileService extends EventEmitter {
    * Sends a file into a group: reads `source` once, sealing it chunk by chunk into the store,
    * then posts the message that carries it. Resolves once the message is on disk.
    */
-  async send (groupId: string, source: AsyncIterable<Uint8Array>, options: SendFileOptions): Promise<{ message: HistoryEntry, fileId: string }> {
+  async send (groupId: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: SendFileOptions): Promise<{ message: HistoryEntry, fileId: string }> {
     const name = checkFileName(options.name)
     const mime = cleanMime(options.mime) ?? mimeOf(name)
     if (options.size != null && options.size > this.maxFileBytes) throw this.tooLarge(name, options.size)

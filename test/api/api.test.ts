@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import { ApiServer, type OutpostNode } from '../../node/index.js'
-import { startNode } from '../helpers/nodes.js'
+import { startNode, waitFor } from '../helpers/nodes.js'
 
 const TOKEN = 'a'.repeat(64)
 
@@ -80,6 +81,55 @@ describe('the local API', function () {
       assert.deepEqual([event.groupId, event.message.id, event.message.text, event.origin], [created.body.groupId, sent.body.messageId, 'over the socket', 'local'])
     } finally {
       ws.close()
+    }
+  })
+
+  it('takes a file as raw bytes, answers its status, serves it back, and reports another node\'s fetch as events', async () => {
+    const created = await call('POST', '/v1/groups', { body: JSON.stringify({ name: 'files' }) })
+    const groupId = created.body.groupId as string
+    const data = randomBytes(3 * 1024 * 1024 + 5)
+    const sent = await call('POST', `/v1/groups/${groupId}/files?name=${encodeURIComponent('plan v2.pdf')}&text=latest`, { body: data as unknown as string, headers: { 'content-type': 'application/pdf' } })
+    assert.equal(sent.status, 201, JSON.stringify(sent.body))
+    const fileId = sent.body.fileId as string
+    assert.deepEqual([sent.body.message.text, sent.body.message.file.name, sent.body.message.file.mime, sent.body.message.file.size], ['latest', 'plan v2.pdf', 'application/pdf', data.length])
+    const status = await call('GET', `/v1/files/${fileId}`)
+    assert.deepEqual([status.body.state, status.body.chunks, status.body.messageId], ['complete', { held: 4, total: 4 }, sent.body.messageId])
+    const res = await fetch(`${url}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-type'), 'application/pdf')
+    assert.equal(res.headers.get('content-disposition'), 'attachment; filename="plan v2.pdf"; filename*=UTF-8\'\'plan%20v2.pdf')
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(data))
+    const noName = await call('POST', `/v1/groups/${groupId}/files`, { body: 'x' })
+    assert.deepEqual([noName.status, noName.body.error.name], [400, 'InvalidRequestError'])
+    const unknown = await call('GET', `/v1/files/${'e'.repeat(64)}`)
+    assert.deepEqual([unknown.status, unknown.body.error.name], [404, 'UnknownFileError'])
+
+    // A second node with its own API fetches the file; its WebSocket shows the progress.
+    const other = await startNode({ name: 'other' })
+    const otherServer = new ApiServer(other, { token: TOKEN })
+    const otherUrl = await otherServer.start()
+    const ws = new WebSocket(otherUrl.replace('http', 'ws') + '/v1/events', { headers: { authorization: `Bearer ${TOKEN}` } })
+    const events: any[] = []
+    ws.on('message', raw => events.push(JSON.parse(String(raw))))
+    try {
+      await new Promise(resolve => ws.once('open', resolve))
+      other.discovery.addPeer(node.peerId, node.addrs)
+      const invite = (await call('GET', `/v1/groups/${groupId}/invite`)).body.invite as string
+      assert.equal((await other.joinGroup(invite)).admitted, true)
+      await waitFor('the message on the other node', () => other.history(groupId).some(m => m.file?.id === fileId))
+      const early = await fetch(`${otherUrl}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      assert.deepEqual([early.status, ((await early.json()) as any).error.name], [409, 'FileNotReadyError'])
+      const started = await fetch(`${otherUrl}/v1/files/${fileId}/fetch`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })
+      assert.equal(started.status, 200)
+      await waitFor('a complete event', () => events.some(e => e.type === 'file' && e.fileId === fileId && e.state === 'complete'))
+      const states = events.filter(e => e.type === 'file').map(e => e.state as string)
+      assert.ok(states.includes('fetching') || states.includes('verifying'), states.join(','))
+      const last = events.filter(e => e.type === 'file').at(-1)
+      assert.deepEqual([last.bytes, last.sources.map((x: any) => [x.peerId, x.chunks])], [{ held: data.length, total: data.length }, [[node.peerId, 4]]])
+    } finally {
+      ws.close()
+      await otherServer.stop()
+      await other.stop()
     }
   })
 })

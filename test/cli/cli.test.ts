@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -154,6 +155,32 @@ describe('the outpost CLI contract', function () {
     const human = await runCli(['whois', 'Bob'], { dataDir: alice, json: false })
     assert.match(human.stdout, new RegExp(`safety number: ${onAlice.safetyNumber as string}`))
     assertFails(await runCli(['whois', 'Mallory'], { dataDir: alice }), 1, /no known peer 'Mallory'/)
+  })
+
+  it('file send prints progress then the ids; file get on the other node writes the same bytes', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 7)
+    const path = join(root, '现场 report.bin')
+    await writeFile(path, data)
+    const sent = await runCli(['file', 'send', groupId, path, '--text', 'the report'], { dataDir: alice })
+    assert.equal(sent.code, 0, sent.stderr)
+    assert.deepEqual(Object.keys(sent.json as Json).sort(), ['fileId', 'messageId'])
+    assert.match(sent.stderr, /sending 现场 report\.bin: 100% \(5\.0 MiB of 5\.0 MiB\)/)
+    const { fileId, messageId } = sent.json as Json
+    await waitFor('the message on bob', async () => ((await runCli(['history', groupId], { dataDir: bob })).json as Json[]).some(m => m.id === messageId))
+    const onBob = ((await runCli(['history', groupId], { dataDir: bob })).json as Json[]).find(m => m.id === messageId) as Json
+    assert.deepEqual([onBob.text, onBob.file.id, onBob.file.name, onBob.file.size], ['the report', fileId, '现场 report.bin', data.length])
+    const out = join(root, 'fetched.bin')
+    const got = await runCli(['file', 'get', fileId, '--out', out], { dataDir: bob })
+    assert.equal(got.code, 0, got.stderr)
+    assert.deepEqual(got.json, { fileId, path: out, name: '现场 report.bin', size: data.length, sha256: createHash('sha256').update(data).digest('hex') })
+    assert.ok((await readFile(out)).equals(data))
+    const listed = (await runCli(['file', 'list', '--group', groupId], { dataDir: bob })).json as Json[]
+    assert.deepEqual(listed.map(f => [f.fileId, f.state]), [[fileId, 'complete']])
+    const human = await runCli(['history', groupId, '--limit', '1'], { dataDir: bob, json: false })
+    assert.match(human.stdout, new RegExp(`the report \\[file 现场 report\\.bin, ${data.length} bytes, id ${fileId as string}\\]`))
+    assertFails(await runCli(['file', 'get', 'f'.repeat(64), '--out', out], { dataDir: bob }), 1, /no message on this node carries file f{64}/)
+    assertFails(await runCli(['file', 'send', groupId, join(root, 'missing.bin')], { dataDir: alice }), 1, /is not a file this command can read/)
+    assertFails(await runCli(['file', 'get', fileId], { dataDir: bob }), 1, /--out PATH is required/)
   })
 
   it('group members, role and remove; invites carry a role; read-only members cannot post', async () => {

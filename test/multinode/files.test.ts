@@ -66,4 +66,97 @@ describe('files between nodes', function () {
     }
     assert.equal(sha(await contentOf(cid, fileId)), sha(data))
   })
+
+  it('a chunk corrupted on one source is detected and fetched from another', async () => {
+    const [ann, ben] = nodes
+    const dee = await start('dee')
+    assert.equal((await dee.joinGroup(ann.invite(groupId))).admitted, true)
+    const data = randomBytes(16 * MiB)
+    const { fileId } = await ann.sendFile(groupId, pieces(data), { name: 'map.tif' })
+    await waitFor('the message on ben and dee', () => [ben, dee].every(n => n.history(groupId).some(m => m.file?.id === fileId)))
+    await fetched(ben, fileId)
+    // Damage every chunk ben holds on disk (as a failing disk would), while it runs.
+    const onDisk = join(ben.files.store.dir, fileId, 'data')
+    const bytes = await readFile(onDisk)
+    for (let i = 0; i < 16; i++) bytes[i * (MiB + 28) + 100] ^= 0xff
+    await writeFile(onDisk, bytes)
+    const status = await fetched(dee, fileId)
+    const fromBen = status.sources?.find(s => s.peerId === ben.peerId)
+    assert.ok((fromBen?.corrupt ?? 0) > 0, `dee saw ben's damaged chunks: ${JSON.stringify(status.sources)}`)
+    assert.equal(status.sources?.find(s => s.peerId === ann.peerId)?.corrupt, 0)
+    assert.equal(sha(await contentOf(dee, fileId)), sha(data))
+  })
+
+  it('an image gets a thumbnail in its message; the name and type come from the sender', async () => {
+    const [ann, ben] = nodes
+    const png = await sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer()
+    const { message, fileId } = await ann.sendFile(groupId, pieces(png), { name: '现场照片.png', size: png.length })
+    assert.equal(message.file?.mime, 'image/png')
+    assert.equal(message.file?.name, '现场照片.png')
+    assert.deepEqual(message.file?.thumbnail, { mime: 'image/webp', width: 320, height: 213 })
+    await waitFor('the message on ben', () => ben.history(groupId).some(m => m.file?.id === fileId))
+    // Before anything is fetched, the thumbnail is there: it rides in the message.
+    const thumb = ben.files.thumbnail(fileId)
+    const meta = await sharp(thumb.data).metadata()
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 320, 213])
+  })
+
+  it('files over the size limit are refused with a clear error, on sending and on fetching', async () => {
+    const [ann] = nodes
+    const small = await start('eli', { maxFileBytes: 2 * MiB })
+    assert.equal((await small.joinGroup(ann.invite(groupId))).admitted, true)
+    const tooBig = randomBytes(3 * MiB)
+    await assert.rejects(small.sendFile(groupId, pieces(tooBig), { name: 'big.bin', size: tooBig.length }), (e: Error) => e.name === 'FileTooLargeError' && /big\.bin is 3\.00 MiB; this node sends and fetches files up to 2\.00 MiB/.test(e.message))
+    // Without a size announced, the limit stops the import part way and nothing is kept.
+    await assert.rejects(small.sendFile(groupId, pieces(tooBig), { name: 'big.bin' }), (e: Error) => e.name === 'FileTooLargeError')
+    assert.equal(small.files.store.list().length, 0)
+    const { fileId } = await ann.sendFile(groupId, pieces(tooBig), { name: 'big.bin' })
+    await waitFor('the message on eli', () => small.history(groupId).some(m => m.file?.id === fileId))
+    assert.throws(() => small.files.fetch(fileId), (e: Error) => e.name === 'FileTooLargeError')
+  })
+
+  it('deleting the message erases the file from every node that held it', async () => {
+    const [ann, ben, cid] = nodes
+    const data = randomBytes(3 * MiB)
+    const { message, fileId } = await ann.sendFile(groupId, pieces(data), { name: 'draft.pdf' })
+    await waitFor('the message on ben', () => ben.history(groupId).some(m => m.file?.id === fileId))
+    await fetched(ben, fileId)
+    const onBen = join(ben.files.store.dir, fileId)
+    await stat(onBen)
+    await ann.deleteMessage(groupId, message.id)
+    await waitFor('the file gone from ann and ben', async () => {
+      const gone = await Promise.all([ann, ben].map(async n => await stat(join(n.files.store.dir, fileId)).then(() => false, () => true)))
+      return gone.every(Boolean)
+    })
+    for (const n of [ann, ben, cid]) assert.throws(() => n.files.status(fileId), (e: Error) => e.name === 'UnknownFileError')
+  })
+
+  it('a download stopped by a restart goes on from where it was', async () => {
+    const [ann] = nodes
+    const dir = await tempDir('outpost-files-')
+    dirs.push(dir)
+    let fay = await start('fay', { dataDir: dir })
+    assert.equal((await fay.joinGroup(ann.invite(groupId))).admitted, true)
+    const data = randomBytes(96 * MiB)
+    const { fileId } = await ann.sendFile(groupId, pieces(data), { name: 'archive.tar' })
+    await waitFor('the message on fay', () => fay.history(groupId).some(m => m.file?.id === fileId))
+    fay.files.fetch(fileId)
+    await waitFor('fay to hold some of it', () => fay.files.status(fileId).chunks.held >= 8, 30_000, 1)
+    await fay.stop()
+    nodes.splice(nodes.indexOf(fay), 1)
+    const heldAtStop = (await readFile(join(dir, 'files', fileId, 'have'))).reduce((n, byte) => n + popcount(byte), 0)
+    assert.ok(heldAtStop >= 8 && heldAtStop < 97, `held ${heldAtStop} of 97 chunks at the stop`)
+    fay = await start('fay', { dataDir: dir })
+    // The restarted node resumes by itself.
+    await waitFor('fay to finish', () => fay.files.status(fileId).state === 'complete', 60_000)
+    const status = fay.files.status(fileId)
+    assert.ok((status.fetchedBytes ?? 0) <= (97 - heldAtStop) * (MiB + 28), `fetched ${status.fetchedBytes} bytes after the restart, for ${97 - heldAtStop} missing chunks`)
+    assert.equal(sha(await contentOf(fay, fileId)), sha(data))
+  })
 })
+
+function popcount (byte: number): number {
+  let n = 0
+  for (let b = byte; b > 0; b >>= 1) n += b & 1
+  return n
+}

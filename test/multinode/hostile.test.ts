@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import * as lp from 'it-length-prefixed'
-import { createHost, encodeGossip, encodeSyncFrame, SYNC_PROTOCOL, type Host, type OutpostNode } from '../../node/index.js'
+import { createHost, decodeFileFrame, encodeFileFrame, encodeGossip, encodeSyncFrame, FILE_PROTOCOL, SYNC_PROTOCOL, type Host, type OutpostNode } from '../../node/index.js'
 import { LOOPBACK_LISTEN, startNode, waitFor } from '../helpers/nodes.js'
 
 /** Sends raw length-prefixed frames on a fresh sync stream and waits for the node to end it. */
@@ -53,6 +53,32 @@ describe('hostile input from a peer', function () {
     await waitFor('an honest peer to sync', () => friend.history(groupId).length === 1)
     assert.equal(friend.history(groupId)[0].text, 'still here')
     assert.ok(node.running)
+  })
+
+  it('serves no file to a stranger, drops malformed file frames, and keeps serving members', async () => {
+    const { groupId, invite } = await node.createGroup('files')
+    const { fileId } = await node.sendFile(groupId, [Buffer.from('members only')], { name: 'secret.txt' })
+    await attacker.dial(node.host.getMultiaddrs())
+    // A stranger that knows the id is told nothing is here.
+    const asked = await attacker.dialProtocol(node.host.peerId, FILE_PROTOCOL)
+    asked.send(lp.encode.single(encodeFileFrame({ type: 'query', fileId })).subarray())
+    const answers: Uint8Array[] = []
+    for await (const frame of lp.decode(asked)) { answers.push(frame.subarray()); break }
+    assert.deepEqual(decodeFileFrame(answers[0]), { type: 'none', fileId })
+    await asked.close()
+    assert.equal(node.files.server.stats.refused, 1)
+    // Garbage, and a chunk asked for before any file: dropped and logged.
+    for (const frame of [Uint8Array.of(7, 7, 7), encodeFileFrame({ type: 'get', index: 0 })]) {
+      const stream = await attacker.dialProtocol(node.host.peerId, FILE_PROTOCOL)
+      stream.send(lp.encode.single(frame).subarray())
+      try { for await (const _ of stream) { /* discard */ } } catch { /* reset by the node: expected */ }
+    }
+    await waitFor('two bad file streams rejected', () => node.files.server.stats.framesRejected === 2)
+    friend.discovery.addPeer(node.peerId, node.addrs)
+    assert.equal((await friend.joinGroup(invite)).admitted, true)
+    await waitFor('the message on friend', () => friend.history(groupId).some(m => m.file?.id === fileId))
+    friend.files.fetch(fileId)
+    await waitFor('friend to fetch it', () => friend.files.status(fileId).state === 'complete')
   })
 
   it('rejects garbage gossip on a group topic and keeps applying good gossip', async () => {

@@ -13,7 +13,10 @@ describe('retention', function () {
       const { groupId, invite } = await a.createGroup('short memory')
       assert.equal((await b.joinGroup(invite)).admitted, true)
       const old = await a.send(groupId, 'quarterly numbers 项目进度')
-      await waitFor('b to hold it', () => b.history(groupId).some(m => m.id === old.id))
+      const attached = await a.sendFile(groupId, [Buffer.from('rows of figures\n'.repeat(1000))], { name: 'figures.csv' })
+      await waitFor('b to hold both', () => b.history(groupId).some(m => m.id === old.id) && b.history(groupId).some(m => m.id === attached.message.id))
+      b.files.fetch(attached.fileId)
+      await waitFor('b to fetch the file', () => b.files.status(attached.fileId).state === 'complete')
       assert.equal((await b.search('项目进度')).length, 1)
       await assert.rejects(b.setRetention(groupId, 1), (e: Error) => e.name === 'NotAllowedError')
       await new Promise(resolve => setTimeout(resolve, 1_200))
@@ -25,6 +28,11 @@ describe('retention', function () {
       await waitFor('b to have erased it', () => !b.groups.require(groupId).doc.doc.getMap('messages').has(old.id), 10_000)
       assert.ok(!b.history(groupId).some(m => m.id === old.id))
       assert.deepEqual(await b.search('项目进度'), [])
+      // The expired message's file goes with it, on both nodes.
+      for (const n of [a, b]) {
+        await waitFor(`${n.name} to erase the file`, () => n.files.store.get(attached.fileId) == null)
+        assert.throws(() => n.files.status(attached.fileId), (e: Error) => e.name === 'UnknownFileError')
+      }
       assert.equal(b.listGroups()[0].retentionSeconds, 1)
     } finally {
       await Promise.all([a.stop(), b.stop()])

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { GroupDoc, InvalidMessageError, InvalidUpdateError, MAX_NAME_LENGTH, parseLogEntry, parseMessageEvent, ROLES, type GroupId } from '../../crdt/index.js'
-import { decodeGossip, decodeInvite, decodeSyncFrame, encodeGossip, encodeInvite, encodeSyncFrame, InvalidInviteError, MalformedFrameError, type GossipEnvelope, type Invite, type SyncFrame } from '../../node/index.js'
+import { decodeFileFrame, decodeGossip, decodeInvite, decodeSyncFrame, encodeFileFrame, encodeGossip, encodeInvite, encodeSyncFrame, InvalidInviteError, MalformedFrameError, type FileFrame, type GossipEnvelope, type Invite, type SyncFrame } from '../../node/index.js'
+import { decodeManifest, encodeManifest } from '../../node/files/manifest.js'
 import { makeInvite } from '../../node/trust/actions.js'
 import { letIn, newGroup, nextTs, testAuthor, type TestAuthor } from '../helpers/authors.js'
 
@@ -85,6 +86,40 @@ describe('fuzzing: sync frames', () => {
   it('throw nothing but MalformedFrameError for arbitrary or mutated bytes', () => {
     fc.assert(fc.property(fc.oneof(bytes(256), mutated(frameArb.map(encodeSyncFrame))), input => {
       onlyThrows(MalformedFrameError.NAME, () => decodeSyncFrame(input))
+    }), { ...RUNS, numRuns: 1000 })
+  })
+})
+
+const fileFrameArb: fc.Arbitrary<FileFrame> = fc.oneof(
+  record({ type: fc.constant('query' as const), fileId: hex(64) }),
+  record({ type: fc.constant('none' as const), fileId: hex(64) }),
+  record({ type: fc.constant('have' as const), fileId: hex(64), manifest: bytes(256), have: bytes(32) }),
+  record({ type: fc.constant('get' as const), index: fc.nat({ max: 1 << 20 }) }),
+  record({ type: fc.constant('missing' as const), index: fc.nat({ max: 1 << 20 }) }),
+  record({ type: fc.constant('chunk' as const), index: fc.nat({ max: 1 << 20 }), data: bytes(512) })
+)
+/** Manifests of files up to 8 chunks long. */
+const manifestArb = fc.integer({ min: 0, max: 8 * 1024 * 1024 }).chain(size => {
+  const count = Math.ceil(size / (1024 * 1024))
+  return fc.uint8Array({ minLength: 32 * count, maxLength: 32 * count }).map(hashes => ({ size, chunkSize: 1024 * 1024, hashes }))
+})
+
+describe('fuzzing: file frames and manifests', () => {
+  it('round-trip every valid frame and manifest', () => {
+    fc.assert(fc.property(fileFrameArb, frame => {
+      assert.deepEqual(decodeFileFrame(encodeFileFrame(frame)), frame)
+    }), RUNS)
+    fc.assert(fc.property(manifestArb, manifest => {
+      assert.deepEqual(decodeManifest(encodeManifest(manifest)), manifest)
+    }), RUNS)
+  })
+
+  it('throw nothing but MalformedFrameError for arbitrary or mutated bytes', () => {
+    fc.assert(fc.property(fc.oneof(bytes(256), mutated(fileFrameArb.map(encodeFileFrame))), input => {
+      onlyThrows(MalformedFrameError.NAME, () => decodeFileFrame(input))
+    }), { ...RUNS, numRuns: 1000 })
+    fc.assert(fc.property(fc.oneof(bytes(256), mutated(manifestArb.map(encodeManifest))), input => {
+      onlyThrows(MalformedFrameError.NAME, () => decodeManifest(input))
     }), { ...RUNS, numRuns: 1000 })
   })
 })
