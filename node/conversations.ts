@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { dmGroupId, isMessageId, NotAllowedError, type ChatMessage, type FileRef, type GroupId, type HybridClock, type MessageId } from '../crdt/index.js'
 import type { BoxBook } from './box-book.js'
 import { InvalidRequestError } from './errors.js'
-import { exportHtml, exportJson, type ExportFormat, type GroupExport } from './export.js'
+import { exportedFilePath, exportHtml, exportJson, type ExportedMessage, type ExportFormat, type GroupExport } from './export.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
 import { checkText, historyEntry, mentionsIn } from './history-view.js'
@@ -129,18 +129,30 @@ export class Conversations {
     })
   }
 
-  /** The group's whole history (with members) in a form people read without Outpost. */
-  exportGroup (groupId: string, format: ExportFormat): string {
+  /**
+   * The group's whole history (with members) in a form people read without Outpost. With
+   * `files`, each file this node holds (`held`) is named at its place in `files.dir`, where
+   * the caller writes it (the CLI does); the others are marked as not here.
+   */
+  exportGroup (groupId: string, format: ExportFormat, files?: { dir: string, held: (fileId: string) => boolean }): string {
     const group = this.components.groups.require(groupId)
+    const messages: ExportedMessage[] = this.history(groupId).map(m => m.file == null || files == null || !files.held(m.file.id)
+      ? m
+      : { ...m, file: { ...m.file, path: exportedFilePath(files.dir, m.file) } })
+    const thumbnails = new Map<string, string>()
+    for (const m of group.doc.latest()) {
+      const thumb = m.file?.thumb
+      if (thumb != null && m.file != null) thumbnails.set(m.file.id, `data:${thumb.mime};base64,${thumb.data}`)
+    }
     const data: GroupExport = {
       format: 'outpost-export/1',
       group: { groupId: group.info.groupId, name: group.doc.membership.name ?? group.info.name },
       exportedAt: new Date().toISOString(),
       exportedBy: { peerId: this.components.me.peerId, name: this.components.name() },
       members: this.components.members(groupId),
-      messages: this.history(groupId)
+      messages
     }
-    return format === 'json' ? exportJson(data) : exportHtml(data)
+    return format === 'json' ? exportJson(data) : exportHtml(data, thumbnails)
   }
 
   /**

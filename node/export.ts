@@ -1,4 +1,4 @@
-import type { HistoryEntry, MemberSummary } from './node-types.js'
+import type { FileSummary, HistoryEntry, MemberSummary } from './node-types.js'
 
 /**
  * A group's history written for people and records systems, readable without Outpost:
@@ -11,7 +11,18 @@ export interface GroupExport {
   exportedAt: string
   exportedBy: { peerId: string, name: string }
   members: MemberSummary[]
-  messages: HistoryEntry[]
+  messages: ExportedMessage[]
+}
+
+/**
+ * A message as exported: its file, if any, says where the export put it (`path`, relative
+ * to the export) or that this node did not hold it when the export was made.
+ */
+export type ExportedMessage = Omit<HistoryEntry, 'file'> & { file?: FileSummary & { path?: string } }
+
+/** Where an export's files go, relative to it: "<dir>/<first 12 of the id>-<name, made safe>". */
+export function exportedFilePath (dir: string, file: { id: string, name: string }): string {
+  return `${dir}/${file.id.slice(0, 12)}-${file.name.replace(/[^\p{L}\p{N}._ -]/gu, '_')}`
 }
 
 export type ExportFormat = 'json' | 'html'
@@ -26,11 +37,19 @@ function when (ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'
 }
 
+function fileHtml (f: FileSummary & { path?: string }, thumbnail: string | undefined): string {
+  const label = `${escape(f.name)} (${f.size.toLocaleString('en')} bytes, ${escape(f.mime)})`
+  const preview = thumbnail != null ? `<img alt="${escape(f.name)}" src="${thumbnail}" width="${f.thumbnail?.width ?? ''}" height="${f.thumbnail?.height ?? ''}"><br>` : ''
+  const body = f.path != null ? `<a href="${escape(encodeURI(f.path))}">${preview}${label}</a>` : `${preview}${label} — <i>not on the exporting node</i>`
+  return `<p class="file">📎 ${body}<br><small>SHA-256 <code>${escape(f.sha256)}</code></small></p>`
+}
+
 export function exportJson (data: GroupExport): string {
   return JSON.stringify(data, null, 2) + '\n'
 }
 
-export function exportHtml (data: GroupExport): string {
+/** `thumbnails`: fileId -> a data: URI of the image's preview, shown inline (the page stays one file). */
+export function exportHtml (data: GroupExport, thumbnails: ReadonlyMap<string, string> = new Map()): string {
   const names = new Map(data.members.map(m => [m.peerId, m.name ?? m.peerId]))
   const byId = new Map(data.messages.map(m => [m.id, m]))
   let day = ''
@@ -51,7 +70,8 @@ export function exportHtml (data: GroupExport): string {
       `<article id="m${m.id}" class="${m.deleted ? 'deleted' : ''}${m.replyTo != null ? ' reply' : ''}">`,
       `<header><b>${escape(m.authorName !== '' ? m.authorName : names.get(m.author) ?? m.author)}</b> <time datetime="${new Date(m.ts).toISOString()}">${when(m.ts)}</time></header>`,
       parent != null ? `<p class="ctx">↳ in reply to <a href="#m${parent.id}">${escape(parent.deleted ? '(deleted)' : parent.text.slice(0, 80))}</a></p>` : '',
-      m.deleted ? '<p><i>(message deleted)</i></p>' : `<p>${escape(m.text).replace(/\n/g, '<br>')}</p>`,
+      m.deleted ? '<p><i>(message deleted)</i></p>' : m.text !== '' ? `<p>${escape(m.text).replace(/\n/g, '<br>')}</p>` : '',
+      m.file != null ? fileHtml(m.file, thumbnails.get(m.file.id)) : '',
       marks.length > 0 ? `<footer>${escape(marks.join(' · '))}</footer>` : '',
       '</article>'
     ].join(''))

@@ -373,7 +373,11 @@ export class OutpostNode extends EventEmitter {
   thread (groupId: string, messageId: string): HistoryEntry[] { return this.conversations.thread(groupId, messageId) }
   pins (groupId: string): HistoryEntry[] { return this.conversations.pins(groupId) }
   receipts (groupId: string): ReturnType<Conversations['receipts']> { return this.conversations.receipts(groupId) }
-  exportGroup (groupId: string, format: ExportFormat): string { return this.conversations.exportGroup(groupId, format) }
+  /** With `filesDir`, files this node holds are named at their place in it (see Conversations.exportGroup). */
+  exportGroup (groupId: string, format: ExportFormat, filesDir?: string): string {
+    const held = (fileId: string): boolean => this.files.status(fileId).state === 'complete'
+    return this.conversations.exportGroup(groupId, format, filesDir != null ? { dir: filesDir, held } : undefined)
+  }
 
   /** Tells the group's members this node's user is typing (lasts a few seconds). */
   typing (groupId: string): void {

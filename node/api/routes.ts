@@ -186,7 +186,9 @@ export const routes: Route[] = [
     run: (node, { params, query }) => {
       const format = query.get('format') ?? 'json'
       if (!isExportFormat(format)) throw new InvalidRequestError("format must be 'json' or 'html'")
-      return { format, content: node.exportGroup(params[0], format) }
+      const files = query.get('files') ?? undefined
+      if (files != null && !/^[\p{L}\p{N}._ -]{1,128}$/u.test(files)) throw new InvalidRequestError("files must be a plain folder name (the export's files go there, beside it)")
+      return { format, content: node.exportGroup(params[0], format, files) }
     }
   },
   { method: 'GET', path: new RegExp(`^/v1/groups/${GROUP}/presence$`), run: (node, { params }) => node.presence(params[0]) },

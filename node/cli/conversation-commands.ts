@@ -1,7 +1,13 @@
 import type { HistoryEntry } from '../outpost-node.js'
-import { writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
 import { InvalidRequestError } from '../errors.js'
-import { api, enc, str, time, type Command } from './shared.js'
+import { exportedFilePath } from '../export.js'
+import type { FileStatus } from '../files/index.js'
+import type { ApiClient } from './client.js'
+import { api, enc, intOption, str, time, type Command } from './shared.js'
 
 /** The daily gestures on messages: reactions, pins, threads (issue: conversations). */
 
@@ -76,18 +82,28 @@ export const conversationCommands: Record<string, Command> = {
     }
   },
   export: {
-    usage: 'export GROUP --format json|html --out PATH',
-    summary: 'write the group\'s history (with its members) as JSON or as one HTML page, readable without Outpost',
-    options: ['format', 'out'],
+    usage: 'export GROUP --format json|html --out PATH [--no-files]',
+    summary: 'write the group\'s history (with its members, and its files in a folder beside it) as JSON or one HTML page, readable without Outpost',
+    options: ['format', 'out', 'no-files', 'wait'],
     args: 1,
     run: async ({ args, values, dataDir }) => {
       const format = str(values.format) ?? 'json'
       const out = str(values.out)
       if (format !== 'json' && format !== 'html') throw new InvalidRequestError("--format takes 'json' or 'html'")
       if (out == null) throw new InvalidRequestError('--out PATH is required: where to write the export')
-      const r = await (await api(dataDir)).get<{ content: string }>(`/v1/groups/${enc(args[0])}/export?format=${format}`)
-      await writeFile(out, r.content)
-      return { json: { file: out, format, bytes: Buffer.byteLength(r.content) }, text: `written to ${out} (${format})` }
+      const client = await api(dataDir)
+      const target = resolve(out)
+      // The files go to "<name>-files" beside the export; missing ones are fetched first.
+      const filesDir = values['no-files'] === true ? undefined : `${basename(target).replace(/\.[^.]*$/, '')}-files`
+      const files = filesDir == null ? [] : await exportFiles(client, args[0], join(dirname(target), filesDir), (intOption(values.wait, 'wait') ?? 60) * 1000)
+      const query = new URLSearchParams({ format, ...(filesDir != null ? { files: filesDir } : {}) })
+      const r = await client.get<{ content: string }>(`/v1/groups/${enc(args[0])}/export?${query.toString()}`)
+      await writeFile(target, r.content)
+      const missing = files.filter(f => !f.written).length
+      return {
+        json: { file: target, format, bytes: Buffer.byteLength(r.content), files: files.length - missing, missingFiles: missing, ...(filesDir != null ? { filesDir: join(dirname(target), filesDir) } : {}) },
+        text: `written to ${target} (${format})${files.length > 0 ? `, ${files.length - missing} files in ${filesDir ?? ''}` : ''}${missing > 0 ? `; ${missing} files could not be fetched and are marked as missing` : ''}`
+      }
     }
   },
   thread: {
@@ -100,4 +116,34 @@ export const conversationCommands: Record<string, Command> = {
       return { json: thread, text: thread.map((m, i) => `${i === 0 ? '' : '  ↳ '}${messageLine(m)}`).join('\n') }
     }
   }
+}
+
+/**
+ * Fetches the group's files this node lacks (waiting up to `waitMs` while no holder is in
+ * reach) and writes every file it holds into `dir`, named as the export names them.
+ */
+async function exportFiles (client: ApiClient, groupId: string, dir: string, waitMs: number): Promise<Array<{ fileId: string, written: boolean }>> {
+  let files = await client.get<FileStatus[]>(`/v1/files?group=${enc(groupId)}`)
+  for (const f of files) if (f.state !== 'complete') await client.post(`/v1/files/${f.fileId}/fetch`, {}).catch(() => {})
+  const deadline = Date.now() + waitMs
+  while (files.some(f => f.state !== 'complete' && f.state !== 'failed') && Date.now() < deadline) {
+    const fetching = files.filter(f => f.state !== 'complete')
+    process.stderr.write(`fetching ${fetching.length} of ${files.length} files for the export...\n`)
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    files = await client.get<FileStatus[]>(`/v1/files?group=${enc(groupId)}`)
+  }
+  if (files.length > 0) await mkdir(dir, { recursive: true })
+  const result: Array<{ fileId: string, written: boolean }> = []
+  for (const f of files) {
+    if (f.state !== 'complete') {
+      result.push({ fileId: f.fileId, written: false })
+      continue
+    }
+    // The same name the node's export gives it.
+    const path = exportedFilePath(dir, { id: f.fileId, name: f.name })
+    await pipeline(await client.download(`/v1/files/${f.fileId}/content`), createWriteStream(`${path}.part`))
+    await rename(`${path}.part`, path)
+    result.push({ fileId: f.fileId, written: true })
+  }
+  return result
 }

@@ -32,6 +32,7 @@ const OPTIONS = {
   'has-file': { type: 'boolean' },
   text: { type: 'string' },
   wait: { type: 'string' },
+  'no-files': { type: 'boolean' },
   'max-file-size': { type: 'string' }
 } as const
 

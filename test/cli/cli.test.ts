@@ -232,12 +232,18 @@ describe('the outpost CLI contract', function () {
     assert.equal(exported.format, 'outpost-export/1')
     assert.deepEqual(exported.messages.map((m: Json) => m.id), ((await cli(alice, 'history', groupId)) as Json[]).map(m => m.id))
     assert.deepEqual(exported.members.map((m: Json) => m.name), ['Alice', 'Bob'])
+    // With its files, in a folder beside it, named in the export.
+    const withFile = exported.messages.find((m: Json) => m.file != null)
+    assert.match(withFile.file.path, /^export-files\/[0-9a-f]{12}-现场 report\.bin$/)
+    const copy = await readFile(join(root, withFile.file.path))
+    assert.equal(createHash('sha256').update(copy).digest('hex'), withFile.file.sha256)
     await cli(alice, 'export', groupId, '--format', 'html', '--out', htmlFile)
     const html = await readFile(htmlFile, 'utf8')
     assert.match(html, /^<!doctype html>/)
     assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more'))
     assert.ok(!/<script/i.test(html) && !/https?:\/\//.test(html), 'no script and nothing fetched from elsewhere')
     assert.ok(html.includes('(message deleted)'))
+    assert.ok(html.includes(`<a href="${encodeURI(withFile.file.path as string)}">`), 'the page links the file beside it')
     assertFails(await runCli(['export', groupId, '--format', 'pdf', '--out', htmlFile], { dataDir: alice }), 1, /json' or 'html/)
 
     const read = await cli(alice, 'read', groupId)
