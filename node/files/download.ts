@@ -5,6 +5,7 @@ import { FILE_MAX_CORRUPT_PER_SOURCE, FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, FI
 import { MalformedFrameError } from '../errors.js'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
 import { Bitmap } from './bitmap.js'
+import { Deadline } from './deadline.js'
 import type { FileStore, StoredFile } from './file-store.js'
 import { chunkCount, chunkMatches, decodeManifest, fileIdOf, type Manifest } from './manifest.js'
 
@@ -104,7 +105,10 @@ export class Download {
         if (this.file != null && sessions.some(s => this.pick(s) != null)) {
           this.state = 'fetching'
           this.components.onProgress(this)
+          const before = this.file.have.count
           await Promise.all(sessions.map(async s => { await this.pull(s, signal) }))
+          // Sources that answer and then fail are asked again, but not in a tight loop.
+          if (this.file.have.count === before && !this.file.complete) await sleep(FILE_RETRY_MS, signal)
           continue
         }
       } finally {
@@ -137,6 +141,7 @@ export class Download {
     this.sources.set(key, stats)
     let stream: Stream | undefined
     try {
+      // Once per source per round: AbortSignal.any is fine here.
       const timeout = AbortSignal.any([signal, AbortSignal.timeout(FILE_REQUEST_TIMEOUT_MS)])
       stream = await this.components.libp2p.dialProtocol(peer, FILE_PROTOCOL, { signal: timeout })
       // Room for every chunk in flight, so a slow disk here never overflows the read buffer.
@@ -167,6 +172,7 @@ export class Download {
   private async pull (s: Session, signal: AbortSignal): Promise<void> {
     const file = this.file as StoredFile
     const asked: number[] = []
+    const deadline = new Deadline(signal, FILE_REQUEST_TIMEOUT_MS)
     s.stats.state = 'active'
     try {
       while (!signal.aborted && !file.complete) {
@@ -175,15 +181,15 @@ export class Download {
           if (index == null) break
           this.inflight.add(index)
           asked.push(index)
-          await s.lp.write(encodeFileFrame({ type: 'get', index }), { signal })
+          await deadline.step('asking for a chunk', async signal => { await s.lp.write(encodeFileFrame({ type: 'get', index }), { signal }) })
         }
         if (asked.length === 0) {
           // Nothing for this source now; a chunk in flight elsewhere may come back to it.
           if (this.inflight.size === 0) break
-          await Promise.race([this.changed, sleep(FILE_RETRY_MS, signal)])
+          await sleep(FILE_RETRY_MS, signal, this.changed)
           continue
         }
-        const frame = decodeFileFrame((await s.lp.read({ signal: AbortSignal.any([signal, AbortSignal.timeout(FILE_REQUEST_TIMEOUT_MS)]) })).subarray())
+        const frame = decodeFileFrame((await deadline.step('waiting for a chunk', async signal => await s.lp.read({ signal }))).subarray())
         const index = asked.shift() as number
         await this.take(s, index, frame)
         this.inflight.delete(index)
@@ -197,6 +203,7 @@ export class Download {
         log('source %p of %s failed: %s', s.peer, this.fileId, (err as Error).message)
       }
     } finally {
+      deadline.close()
       for (const index of asked) this.inflight.delete(index)
       if (s.stats.state === 'active') s.stats.state = 'idle'
       this.notify()
@@ -261,12 +268,14 @@ export class Download {
   }
 }
 
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts or `until` settles (and then leaves nothing behind). */
+async function sleep (ms: number, signal: AbortSignal, until?: Promise<void>): Promise<void> {
   if (signal.aborted) return
   await new Promise<void>(resolve => {
     const timer = setTimeout(done, ms)
     timer.unref()
     signal.addEventListener('abort', done, { once: true })
+    until?.then(done, done)
     function done (): void {
       clearTimeout(timer)
       signal.removeEventListener('abort', done)

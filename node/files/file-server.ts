@@ -5,6 +5,7 @@ import { FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, MAX_FILE_FRAME_BYTES } from '..
 import { MalformedFrameError } from '../errors.js'
 import type { FloodGuard } from '../flood-guard.js'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
+import { Deadline } from './deadline.js'
 import { encodeManifest } from './manifest.js'
 import type { FileStore, StoredFile } from './file-store.js'
 
@@ -53,14 +54,14 @@ export class FileServer {
   private async serve (stream: Stream, peer: PeerId): Promise<void> {
     this.stats.sessions++
     const lp = lpStream(stream, { maxDataLength: MAX_FILE_FRAME_BYTES })
-    const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(FILE_REQUEST_TIMEOUT_MS), this.shutdown.signal])
-    const send = async (frame: FileFrame): Promise<void> => { await lp.write(encodeFileFrame(frame), { signal: signal() }) }
+    const deadline = new Deadline(this.shutdown.signal, FILE_REQUEST_TIMEOUT_MS)
+    const send = async (frame: FileFrame): Promise<void> => { await deadline.step('sending', async signal => { await lp.write(encodeFileFrame(frame), { signal }) }) }
     let file: StoredFile | undefined
     try {
       while (true) {
         // The asker half-closes when it has all it wanted.
         if (stream.remoteWriteStatus !== 'writable' && stream.readBufferLength === 0) break
-        const frame = decodeFileFrame((await lp.read({ signal: signal() })).subarray())
+        const frame = decodeFileFrame((await deadline.step('waiting for a request', async signal => await lp.read({ signal }))).subarray())
         if (frame.type === 'query') {
           file = this.components.store.get(frame.fileId)
           if (file != null && !this.components.mayServe(peer.toString(), frame.fileId)) {
@@ -85,7 +86,7 @@ export class FileServer {
           throw new MalformedFrameError(`unexpected ${frame.type} frame`)
         }
       }
-      await stream.close({ signal: signal() })
+      await deadline.step('closing', async signal => { await stream.close({ signal }) })
     } catch (err) {
       if (err instanceof MalformedFrameError) {
         this.stats.framesRejected++
@@ -95,6 +96,8 @@ export class FileServer {
         log('file session with %p ended: %s', peer, (err as Error).message)
       }
       stream.abort(err as Error)
+    } finally {
+      deadline.close()
     }
   }
 }

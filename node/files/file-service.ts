@@ -163,6 +163,7 @@ export class FileService extends EventEmitter {
     this.components.assertMayPost(groupId)
     const key = randomBytes(32)
     const plainHash = createHash('sha256')
+    let plainDigest = ''
     // An image small enough gets a thumbnail: keep its bytes while they pass.
     let image: Buffer[] | null = canThumbnail(mime, options.size ?? 0) ? [] : null
     let size = 0
@@ -193,7 +194,8 @@ export class FileService extends EventEmitter {
       }
       if (filled > 0) await seal(filled)
       if (options.size != null && options.size !== size) throw new InvalidRequestError(`the file ended after ${size} of the ${options.size} bytes announced`)
-      return { size, chunkSize: FILE_CHUNK_BYTES, hashes: Buffer.concat(hashes) } satisfies Manifest
+      plainDigest = plainHash.digest('hex')
+      return { size, chunkSize: FILE_CHUNK_BYTES, hashes: Buffer.concat(hashes), sha256: plainDigest } satisfies Manifest & { sha256: string }
     })
     try {
       const thumb = image != null ? await makeThumbnail(Buffer.concat(image)) : undefined
@@ -202,7 +204,7 @@ export class FileService extends EventEmitter {
         name,
         size,
         mime,
-        sha256: plainHash.digest('hex'),
+        sha256: plainDigest,
         key: key.toString('base64'),
         ...(thumb != null ? { thumb: { mime: thumb.mime, width: thumb.width, height: thumb.height, data: thumb.data.toString('base64') } } : {})
       }
@@ -223,8 +225,9 @@ export class FileService extends EventEmitter {
   }
 
   status (fileId: string): FileStatus {
-    const ref = this.refOf(fileId)
     const stored = this.store.get(fileId)
+    // Once verified, the file is shown as the messages that describe it truly show it.
+    const ref = [...this.refs.get(fileId)?.values() ?? []].find(r => stored?.sha256 != null && r.file.sha256 === stored.sha256) ?? this.refOf(fileId)
     const running = this.downloads.get(fileId)?.download
     const last = running ?? this.lastDownload.get(fileId)
     const total = Math.ceil(ref.file.size / FILE_CHUNK_BYTES)
@@ -265,8 +268,9 @@ export class FileService extends EventEmitter {
     const ref = this.refOf(fileId)
     const stored = this.store.get(fileId)
     if (stored?.verified !== true) throw new FileNotReadyError(`file ${fileId} is not on this node yet: fetch it first (POST /v1/files/${fileId}/fetch, or outpost file get)`)
-    const key = Buffer.from(ref.file.key, 'base64')
-    return { file: ref.file, chunks: plainChunks(stored, key) }
+    // The messages that describe the file as verified; their key opens it.
+    const described = [...this.refs.get(fileId)?.values() ?? []].filter(r => r.file.sha256 === stored.sha256)
+    return { file: (described[0] ?? ref).file, chunks: plainChunks(stored, described.map(r => r.file.key)) }
   }
 
   thumbnail (fileId: string): { mime: string, data: Buffer } {
@@ -303,11 +307,17 @@ export class FileService extends EventEmitter {
     this.progress(fileId, true)
   }
 
-  /** Every chunk against its hash, then the plain file against its sender's SHA-256. */
+  /**
+   * Every chunk against its hash, then the plain file against its sender's SHA-256. Any
+   * member may post a message naming a file id, with any key and hash: the file counts as
+   * the one a message describes when that message's key opens it and its hash is the
+   * file's, so a false description cannot get a true file thrown away.
+   */
   private async verify (file: StoredFile): Promise<Verdict> {
-    const ref = this.refs.get(file.fileId)?.values().next().value
-    if (ref == null) return 'mismatch'
-    const key = Buffer.from(ref.file.key, 'base64')
+    const refs = [...this.refs.get(file.fileId)?.values() ?? []].filter(r => r.file.size === file.manifest.size)
+    const first = file.chunks > 0 ? await file.readChunk(0) : undefined
+    const key = first == null ? undefined : keyThatOpens(refs.map(r => r.file.key), first)
+    if (refs.length === 0 || (first != null && key == null)) return 'mismatch'
     const hash = createHash('sha256')
     let damaged = 0
     for (let i = 0; i < file.chunks; i++) {
@@ -317,7 +327,7 @@ export class FileService extends EventEmitter {
         damaged++
         continue
       }
-      const plain = openChunk(key, i, sealed)
+      const plain = openChunk(key as Uint8Array, i, sealed)
       if (plain == null) return 'mismatch'
       if (damaged === 0) hash.update(plain)
     }
@@ -325,8 +335,9 @@ export class FileService extends EventEmitter {
       log.error('%d chunks of %s were damaged on disk; fetching them again', damaged, file.fileId)
       return 'refetch'
     }
-    if (hash.digest('hex') !== ref.file.sha256 || file.manifest.size !== ref.file.size) return 'mismatch'
-    await file.setMeta({ verified: true })
+    const digest = hash.digest('hex')
+    if (!refs.some(r => r.file.sha256 === digest && (key == null || Buffer.from(r.file.key, 'base64').equals(key)))) return 'mismatch'
+    await file.setMeta({ verified: true, sha256: digest })
     return 'ok'
   }
 
@@ -404,9 +415,20 @@ export class FileService extends EventEmitter {
   }
 }
 
-async function * plainChunks (file: StoredFile, key: Uint8Array): AsyncGenerator<Uint8Array> {
+/** The first of `keys` (base64) that opens chunk 0. */
+function keyThatOpens (keys: string[], chunk0: Uint8Array): Buffer | undefined {
+  for (const text of new Set(keys)) {
+    const key = Buffer.from(text, 'base64')
+    if (openChunk(key, 0, chunk0) != null) return key
+  }
+  return undefined
+}
+
+async function * plainChunks (file: StoredFile, keys: string[]): AsyncGenerator<Uint8Array> {
+  const key = file.chunks === 0 ? undefined : keyThatOpens(keys, await file.readChunk(0))
+  if (file.chunks > 0 && key == null) throw new FileNotReadyError(`file ${file.fileId} no longer opens (damaged on disk)`)
   for (let i = 0; i < file.chunks; i++) {
-    const plain = openChunk(key, i, await file.readChunk(i))
+    const plain = openChunk(key as Uint8Array, i, await file.readChunk(i))
     if (plain == null) throw new FileNotReadyError(`chunk ${i} of file ${file.fileId} no longer opens (damaged on disk)`)
     yield plain
   }

@@ -16,8 +16,10 @@ const IDLE_CLOSE_MS = 30_000
 interface StoredMeta {
   /** this node's user asked for the file: resume fetching it after a restart */
   wanted: boolean
-  /** every chunk was checked and the whole file matched its sender's hash */
+  /** every chunk was checked and the whole file matched its sender's hash... */
   verified: boolean
+  /** ...which is this (the plain file's SHA-256) */
+  sha256?: string
 }
 
 /**
@@ -43,6 +45,7 @@ export class StoredFile {
   get complete (): boolean { return this.have.full }
   get wanted (): boolean { return this.meta.wanted }
   get verified (): boolean { return this.meta.verified }
+  get sha256 (): string | undefined { return this.meta.verified ? this.meta.sha256 : undefined }
   /** bytes of the plain file held */
   get bytesHeld (): number {
     const { size, chunkSize } = this.manifest
@@ -197,12 +200,12 @@ export class FileStore {
    * order and answers the manifest once the source is read. The chunks go to a hidden
    * directory first, renamed to the file id at the end, so a send cut short leaves nothing.
    */
-  async importFile (write: (sink: (sealed: Uint8Array) => Promise<void>) => Promise<Manifest>): Promise<StoredFile> {
+  async importFile (write: (sink: (sealed: Uint8Array) => Promise<void>) => Promise<Manifest & { sha256: string }>): Promise<StoredFile> {
     const tmp = join(this.dir, `.incoming-${randomBytes(8).toString('hex')}`)
     await mkdir(tmp)
     try {
       const handle = await open(join(tmp, 'data'), 'w')
-      let manifest: Manifest
+      let manifest: Manifest & { sha256: string }
       try {
         manifest = await write(async sealed => { await handle.write(sealed) })
         await handle.sync()
@@ -214,7 +217,7 @@ export class FileStore {
       await writeFile(join(tmp, 'manifest'), manifestBytes)
       const have = new Bitmap(chunkCount(manifest.size, manifest.chunkSize))
       for (let i = 0; i < have.size; i++) have.add(i)
-      const meta: StoredMeta = { wanted: true, verified: true }
+      const meta: StoredMeta = { wanted: true, verified: true, sha256: manifest.sha256 }
       await writeFile(join(tmp, 'have'), have.bytes)
       await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta))
       const dir = join(this.dir, fileId)
@@ -244,7 +247,8 @@ export class FileStore {
     let meta: StoredMeta = { wanted: false, verified: false }
     try {
       const parsed = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Partial<StoredMeta>
-      meta = { wanted: parsed.wanted === true, verified: parsed.verified === true && have.full }
+      const verified = parsed.verified === true && have.full && typeof parsed.sha256 === 'string'
+      meta = { wanted: parsed.wanted === true, verified, ...(verified ? { sha256: parsed.sha256 } : {}) }
     } catch {}
     return new StoredFile(fileId, manifest, dir, have, meta)
   }

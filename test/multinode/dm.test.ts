@@ -33,6 +33,12 @@ describe('direct messages', function () {
     assert.equal(reply.groupId, groupId, 'one group per pair, whoever writes first')
     await waitFor('ann to get the reply', () => ann.history(groupId).some(m => m.id === reply.message.id))
     assert.deepEqual(ann.history(groupId).map(m => m.text), ['just between us', 'agreed'])
+    // A file in a direct message: the other person fetches it; nobody else is served it.
+    const { fileId } = await ann.sendFile(groupId, [Buffer.from('the contract, signed')], { name: 'contract.txt' })
+    await waitFor('bo to see the file', () => bo.history(groupId).some(m => m.file?.id === fileId))
+    bo.files.fetch(fileId)
+    await waitFor('bo to fetch it', () => bo.files.status(fileId).state === 'complete')
+    assert.equal(ann.files.server.stats.refused, 0)
     // The third node never holds it, and may not be let in.
     await new Promise(resolve => setTimeout(resolve, 1_000))
     assert.equal(cy.listGroups().some(g => g.groupId === groupId), false)

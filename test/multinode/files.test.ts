@@ -87,6 +87,27 @@ describe('files between nodes', function () {
     assert.equal(sha(await contentOf(dee, fileId)), sha(data))
   })
 
+  it('a member naming someone else\'s file with a false key and hash cannot get it thrown away', async () => {
+    const [ann, ben] = nodes
+    const data = randomBytes(2 * MiB + 1)
+    const { message, fileId } = await ann.sendFile(groupId, pieces(data), { name: 'real.bin' })
+    const real = ann.groups.require(groupId).doc.get(message.id as never)?.file
+    assert.ok(real != null)
+    // Ben posts the same file id, described with another key and hash.
+    await ben.conversations.send(groupId, 'not what it seems', { file: { ...real, name: 'fake.bin', key: randomBytes(32).toString('base64'), sha256: 'f'.repeat(64) } })
+    // Ann forwards her file again and deletes the first post: now the false one comes first.
+    await waitFor('the false post on ann', () => ann.history(groupId).filter(m => m.file?.id === fileId).length === 2)
+    await ann.conversations.send(groupId, 'again', { file: real })
+    await ann.deleteMessage(groupId, message.id)
+    const gus = await start('gus')
+    assert.equal((await gus.joinGroup(ann.invite(groupId))).admitted, true)
+    await waitFor('both messages on gus', () => gus.history(groupId).filter(m => m.file?.id === fileId).length === 2)
+    assert.equal(gus.files.status(fileId).name, 'fake.bin', 'the false description is the first gus knows')
+    const status = await fetched(gus, fileId)
+    assert.deepEqual([status.name, status.sha256], ['real.bin', sha(data)])
+    assert.equal(sha(await contentOf(gus, fileId)), sha(data))
+  })
+
   it('an image gets a thumbnail in its message; the name and type come from the sender', async () => {
     const [ann, ben] = nodes
     const png = await sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer()
