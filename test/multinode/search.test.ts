@@ -24,19 +24,23 @@ describe('search on two nodes', () => {
     const b1 = await bob.send(groupId, 'Q3 项目进度 report attached')
     const b2 = await bob.send(groupId, 'budget numbers look fine')
     const o1 = await alice.send(other.groupId, 'budget of the other group')
-    await waitFor('both histories', () => alice.history(groupId).length === 4 && bob.history(groupId).length === 4)
+    const f1 = (await bob.sendFile(groupId, [Buffer.from('q,amount\n')], { name: 'budget-2026.csv' })).message
+    await waitFor('both histories', () => alice.history(groupId).length === 5 && bob.history(groupId).length === 5)
 
     for (const node of [alice, bob]) {
       const ids = async (q: string, options = {}): Promise<Set<string>> => new Set((await node.search(q, options)).map(r => r.message.id))
       assert.deepEqual(await ids('quarterly'), new Set([a1.id]), node.name)
       assert.deepEqual(await ids('项目进度'), new Set([a2.id, b1.id]), node.name)
       assert.deepEqual(await ids('进度 report'), new Set([b1.id]), node.name)
-      assert.deepEqual(await ids('budget', { group: groupId }), new Set([a1.id, b2.id]), node.name)
+      assert.deepEqual(await ids('budget', { group: groupId }), new Set([a1.id, b2.id, f1.id]), node.name)
+      // A file is found by its name, and has-file finds only messages with files.
+      assert.deepEqual(await ids('budget', { group: groupId, hasFile: true }), new Set([f1.id]), node.name)
+      assert.deepEqual(await ids('budget', { group: groupId, hasFile: false }), new Set([a1.id, b2.id]), node.name)
       assert.deepEqual(await ids('项目', { from: bob.peerId }), new Set([b1.id]), node.name)
       assert.deepEqual(await ids('budget', { from: 'alice', group: groupId }), new Set([a1.id]), node.name)
     }
     // Only alice holds the other group.
-    assert.deepEqual((await alice.search('budget')).map(r => r.message.id).sort(), [a1.id, b2.id, o1.id].sort())
+    assert.deepEqual((await alice.search('budget')).map(r => r.message.id).sort(), [a1.id, b2.id, f1.id, o1.id].sort())
     const hit = (await alice.search('进度', { from: bob.peerId }))[0]
     assert.equal(hit.groupName, 'ops')
     assert.equal(hit.message.authorName, 'bob')
