@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { MAX_FILE_NAME_LENGTH, type ChatMessage, type FileRef } from '../../crdt/index.js'
+import { MAX_FILE_NAME_LENGTH, type FileRef } from '../../crdt/index.js'
 import { DEFAULT_MAX_FILE_BYTES, FILE_CHUNK_BYTES, MAX_FILE_BYTES_LIMIT } from '../constants.js'
 import { FileNotReadyError, FileTooLargeError, InvalidRequestError, UnknownFileError } from '../errors.js'
 import type { FloodGuard } from '../flood-guard.js'
@@ -11,9 +11,11 @@ import type { HistoryEntry } from '../node-types.js'
 import { Download, type SourceStats, type Verdict } from './download.js'
 import { FileServer } from './file-server.js'
 import { FileStore, type StoredFile } from './file-store.js'
-import { chunkHash, openChunk, sealChunk, sha256, type Manifest } from './manifest.js'
+import { FileCatalog, type FileMention } from './catalog.js'
+import { chunkHash, openChunk, sha256 } from './manifest.js'
 import { cleanMime, mimeOf } from './mime.js'
-import { canThumbnail, makeThumbnail } from './thumbnail.js'
+import { sealSource, type SealedSource } from './seal-source.js'
+import { canThumbnail, makeThumbnail, MAX_THUMBNAIL_SOURCE_BYTES } from './thumbnail.js'
 
 const log = logger('outpost:files')
 
@@ -74,8 +76,6 @@ export interface FileStatus {
   error?: string
 }
 
-interface Ref { groupId: string, messageId: string, file: FileRef }
-
 /**
  * Files in conversations: sending (the file sealed chunk by chunk into the store, then a
  * post that carries its id, key and hash), fetching from every member that holds it (see
@@ -86,9 +86,7 @@ export class FileService extends EventEmitter {
   readonly store: FileStore
   readonly server: FileServer
   readonly maxFileBytes: number
-  /** fileId -> the messages that carry it, by "group/message" */
-  private readonly refs = new Map<string, Map<string, Ref>>()
-  private readonly fileOfMessage = new Map<string, string>()
+  private readonly catalog = new FileCatalog()
   private readonly downloads = new Map<string, { download: Download, abort: AbortController, done: Promise<void> }>()
   /** the last download of a file that failed, and why */
   private readonly failures = new Map<string, string>()
@@ -119,7 +117,7 @@ export class FileService extends EventEmitter {
     await this.store.open()
     for (const group of this.components.groups.list()) this.watch(group)
     for (const file of this.store.list()) {
-      if (!this.refs.has(file.fileId)) {
+      if (!this.catalog.has(file.fileId)) {
         // Its messages were deleted or expired while this node was down.
         log('dropping file %s: no message names it any more', file.fileId)
         await this.store.remove(file.fileId)
@@ -145,9 +143,9 @@ export class FileService extends EventEmitter {
   watch (group: Group): void {
     const groupId = group.info.groupId
     if (this.unwatch.has(groupId)) return
-    for (const m of group.doc.latest()) this.note(groupId, m)
-    const offMessages = group.doc.onMessages(messages => { for (const m of messages) this.note(groupId, m) })
-    const offRemoved = group.doc.onRemoved(ids => { for (const id of ids) this.drop(groupId, id) })
+    for (const m of group.doc.latest()) this.forget(this.catalog.note(groupId, m))
+    const offMessages = group.doc.onMessages(messages => { for (const m of messages) this.forget(this.catalog.note(groupId, m)) })
+    const offRemoved = group.doc.onRemoved(ids => { for (const id of ids) this.forget(this.catalog.drop(groupId, id)) })
     this.unwatch.set(groupId, () => { offMessages(); offRemoved() })
   }
 
@@ -162,43 +160,20 @@ export class FileService extends EventEmitter {
     this.components.groups.require(groupId)
     this.components.assertMayPost(groupId)
     const key = randomBytes(32)
-    const plainHash = createHash('sha256')
-    let plainDigest = ''
-    // An image small enough gets a thumbnail: keep its bytes while they pass.
-    let image: Buffer[] | null = canThumbnail(mime, options.size ?? 0) ? [] : null
-    let size = 0
+    let sealed: SealedSource | undefined
     const stored = await this.store.importFile(async sink => {
-      const hashes: Buffer[] = []
-      const chunk = Buffer.allocUnsafe(FILE_CHUNK_BYTES)
-      let filled = 0
-      const seal = async (length: number): Promise<void> => {
-        const sealed = sealChunk(key, hashes.length, chunk.subarray(0, length))
-        hashes.push(sha256(sealed))
-        await sink(sealed)
-      }
-      for await (const piece of source) {
-        size += piece.length
-        if (size > this.maxFileBytes) throw this.tooLarge(name, size)
-        plainHash.update(piece)
-        if (image != null) image = canThumbnail(mime, size) ? (image.push(Buffer.from(piece)), image) : null
-        for (let at = 0; at < piece.length;) {
-          const n = Math.min(piece.length - at, FILE_CHUNK_BYTES - filled)
-          chunk.set(piece.subarray(at, at + n), filled)
-          filled += n
-          at += n
-          if (filled === FILE_CHUNK_BYTES) {
-            await seal(filled)
-            filled = 0
-          }
-        }
-      }
-      if (filled > 0) await seal(filled)
-      if (options.size != null && options.size !== size) throw new InvalidRequestError(`the file ended after ${size} of the ${options.size} bytes announced`)
-      plainDigest = plainHash.digest('hex')
-      return { size, chunkSize: FILE_CHUNK_BYTES, hashes: Buffer.concat(hashes), sha256: plainDigest } satisfies Manifest & { sha256: string }
+      sealed = await sealSource(source, key, {
+        maxBytes: this.maxFileBytes,
+        tooLarge: size => this.tooLarge(name, size),
+        // An image small enough gets a thumbnail: keep its bytes while they pass.
+        ...(canThumbnail(mime, options.size ?? 0) ? { keepUpTo: MAX_THUMBNAIL_SOURCE_BYTES } : {})
+      }, sink)
+      if (options.size != null && options.size !== sealed.size) throw new InvalidRequestError(`the file ended after ${sealed.size} of the ${options.size} bytes announced`)
+      return sealed
     })
+    const { size, sha256: plainDigest, kept } = sealed as SealedSource
     try {
-      const thumb = image != null ? await makeThumbnail(Buffer.concat(image)) : undefined
+      const thumb = kept != null && canThumbnail(mime, size) ? await makeThumbnail(kept) : undefined
       const file: FileRef = {
         id: stored.fileId,
         name,
@@ -227,7 +202,7 @@ export class FileService extends EventEmitter {
   status (fileId: string): FileStatus {
     const stored = this.store.get(fileId)
     // Once verified, the file is shown as the messages that describe it truly show it.
-    const ref = [...this.refs.get(fileId)?.values() ?? []].find(r => stored?.sha256 != null && r.file.sha256 === stored.sha256) ?? this.refOf(fileId)
+    const ref = this.catalog.of(fileId).find(r => stored?.sha256 != null && r.file.sha256 === stored.sha256) ?? this.refOf(fileId)
     const running = this.downloads.get(fileId)?.download
     const last = running ?? this.lastDownload.get(fileId)
     const total = Math.ceil(ref.file.size / FILE_CHUNK_BYTES)
@@ -256,11 +231,7 @@ export class FileService extends EventEmitter {
   /** The files named in a group's messages (or in every group), newest message last. */
   list (groupId?: string): FileStatus[] {
     if (groupId != null) this.components.groups.require(groupId)
-    const ids = new Set<string>()
-    for (const [fileId, refs] of this.refs) {
-      if (groupId == null || [...refs.values()].some(r => r.groupId === groupId)) ids.add(fileId)
-    }
-    return [...ids].map(id => this.status(id))
+    return this.catalog.fileIds(groupId).map(id => this.status(id))
   }
 
   /** The plain file, chunk by chunk; only once it is complete and verified. */
@@ -269,7 +240,7 @@ export class FileService extends EventEmitter {
     const stored = this.store.get(fileId)
     if (stored?.verified !== true) throw new FileNotReadyError(`file ${fileId} is not on this node yet: fetch it first (POST /v1/files/${fileId}/fetch, or outpost file get)`)
     // The messages that describe the file as verified; their key opens it.
-    const described = [...this.refs.get(fileId)?.values() ?? []].filter(r => r.file.sha256 === stored.sha256)
+    const described = this.catalog.of(fileId).filter(r => r.file.sha256 === stored.sha256)
     return { file: (described[0] ?? ref).file, chunks: plainChunks(stored, described.map(r => r.file.key)) }
   }
 
@@ -299,7 +270,7 @@ export class FileService extends EventEmitter {
         log.error('download of %s failed: %s', fileId, (err as Error).message)
       } finally {
         this.downloads.delete(fileId)
-        if (this.refs.has(fileId)) this.progress(fileId, true)
+        if (this.catalog.has(fileId)) this.progress(fileId, true)
       }
     })()
     this.downloads.set(fileId, { download, abort, done })
@@ -314,7 +285,7 @@ export class FileService extends EventEmitter {
    * file's, so a false description cannot get a true file thrown away.
    */
   private async verify (file: StoredFile): Promise<Verdict> {
-    const refs = [...this.refs.get(file.fileId)?.values() ?? []].filter(r => r.file.size === file.manifest.size)
+    const refs = this.catalog.of(file.fileId).filter(r => r.file.size === file.manifest.size)
     const first = file.chunks > 0 ? await file.readChunk(0) : undefined
     const key = first == null ? undefined : keyThatOpens(refs.map(r => r.file.key), first)
     if (refs.length === 0 || (first != null && key == null)) return 'mismatch'
@@ -352,29 +323,9 @@ export class FileService extends EventEmitter {
     }
   }
 
-  private note (groupId: string, m: ChatMessage): void {
-    const key = `${groupId}/${m.id}`
-    if (m.file == null || m.deleted) {
-      this.drop(groupId, m.id)
-      return
-    }
-    if (this.fileOfMessage.get(key) === m.file.id) return
-    this.fileOfMessage.set(key, m.file.id)
-    let refs = this.refs.get(m.file.id)
-    if (refs == null) this.refs.set(m.file.id, refs = new Map())
-    refs.set(key, { groupId, messageId: m.id, file: m.file })
-  }
-
-  /** A message is gone: so is its file, once no other message names it. */
-  private drop (groupId: string, messageId: string): void {
-    const key = `${groupId}/${messageId}`
-    const fileId = this.fileOfMessage.get(key)
+  /** No message names the file any more: stop fetching it and erase it from the disk. */
+  private forget (fileId: string | undefined): void {
     if (fileId == null) return
-    this.fileOfMessage.delete(key)
-    const refs = this.refs.get(fileId)
-    refs?.delete(key)
-    if (refs != null && refs.size > 0) return
-    this.refs.delete(fileId)
     this.failures.delete(fileId)
     this.lastProgress.delete(fileId)
     this.lastDownload.delete(fileId)
@@ -387,15 +338,15 @@ export class FileService extends EventEmitter {
     })().catch(err => { log.error('cannot erase file %s: %s', fileId, (err as Error).message) })
   }
 
-  private refOf (fileId: string): Ref {
-    const ref = this.refs.get(fileId)?.values().next().value
+  private refOf (fileId: string): FileMention {
+    const ref = this.catalog.of(fileId)[0]
     if (ref == null) throw new UnknownFileError(`no message on this node carries file ${fileId}`)
     return ref
   }
 
   /** Whether `peer` is a member of a group where the file was posted. */
   private isMemberFor (peer: string, fileId: string): boolean {
-    for (const ref of this.refs.get(fileId)?.values() ?? []) {
+    for (const ref of this.catalog.of(fileId)) {
       if (this.components.groups.get(ref.groupId)?.doc.membership.role(peer) != null) return true
     }
     return false
