@@ -45,3 +45,5 @@ export class FileTooLargeError extends named('FileTooLargeError') {}
 export class UnknownFileError extends named('UnknownFileError') {}
 /** The file is not (yet) complete and verified on this node: fetch it first. */
 export class FileNotReadyError extends named('FileNotReadyError') {}
+/** This node cannot write a file's chunks to its disk (full, or not writable): the download stops. */
+export class FileStorageError extends named('FileStorageError') {}

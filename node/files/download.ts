@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FILE_MAX_CORRUPT_PER_SOURCE, FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, FILE_RETRY_MS, FILE_WINDOW, MAX_FILE_FRAME_BYTES } from '../constants.js'
-import { MalformedFrameError } from '../errors.js'
+import { FileStorageError, MalformedFrameError } from '../errors.js'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
 import { Bitmap } from './bitmap.js'
 import { Deadline } from './deadline.js'
@@ -196,6 +196,8 @@ export class Download {
         this.notify()
       }
     } catch (err) {
+      // Our own disk failing is no fault of the source: the whole download stops.
+      if (err instanceof FileStorageError) throw err
       if (err instanceof MalformedFrameError) {
         s.stats.state = 'dropped'
         log.error('dropped %p as a source of %s: %s', s.peer, this.fileId, err.message)
@@ -227,7 +229,11 @@ export class Download {
       return
     }
     if (file.have.has(index)) return
-    await file.writeChunk(index, frame.data)
+    try {
+      await file.writeChunk(index, frame.data)
+    } catch (err) {
+      throw new FileStorageError(`cannot write ${this.fileId} to disk: ${(err as Error).message}`)
+    }
     s.stats.chunks++
     s.stats.bytes += frame.data.length
     this.fetchedBytes += frame.data.length
