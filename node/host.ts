@@ -161,8 +161,12 @@ export async function createHost (init: HostInit): Promise<Host> {
       dialTimeout: 5_000
     },
     connectionMonitor: {
-      // Notice a dead link within seconds so that redial and sync start promptly.
-      pingInterval: 3_000,
+      // Notice a dead link within seconds so that redial and sync start promptly. A ping
+      // may take as long as its timeout (a busy link queues it behind file chunks), and the
+      // next one must not start before: libp2p allows one ping stream per peer and takes the
+      // refused second stream for a failed ping, hanging up a busy but healthy connection.
+      pingInterval: 6_000,
+      pingTimeout: { minTimeout: 5_000, maxTimeout: 5_000 },
       abortConnectionOnPingFailure: true
     },
     services: {
