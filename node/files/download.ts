@@ -67,12 +67,13 @@ export class Download {
   private readonly excluded = new Map<number, Set<string>>()
   /** the lowest chunk that may still be missing */
   private cursor = 0
-  private wake: () => void = () => {}
-  private changed: Promise<void> = Promise.resolve()
+  /** a chunk came in or went back to the pool */
+  private readonly changed = new Wakeup()
+  /** a peer connected (see nudge) */
+  private readonly connected = new Wakeup()
 
   constructor (private readonly components: DownloadComponents, readonly fileId: string) {
     this.file = components.store.get(fileId)
-    this.renew()
   }
 
   /** Runs until the file is complete and verified, found to be false, or `signal` aborts. */
@@ -99,16 +100,14 @@ export class Download {
         this.cursor = 0
         continue
       }
-      const sessions = (await Promise.all(this.components.sources().map(async peer => await this.open(peer, signal)))).filter(s => s != null)
+      const sessions = await this.openSources(new Set(), signal)
       try {
         if (this.file == null) await this.adoptManifest(sessions)
         if (this.file != null && sessions.some(s => this.pick(s) != null)) {
-          this.state = 'fetching'
-          this.components.onProgress(this)
           const before = this.file.have.count
-          await Promise.all(sessions.map(async s => { await this.pull(s, signal) }))
+          await this.round(sessions, signal)
           // Sources that answer and then fail are asked again, but not in a tight loop.
-          if (this.file.have.count === before && !this.file.complete) await sleep(FILE_RETRY_MS, signal)
+          if (this.file.have.count === before && !this.file.complete) await sleep(FILE_RETRY_MS, signal, [this.connected])
           continue
         }
       } finally {
@@ -118,9 +117,57 @@ export class Download {
         this.state = 'waiting'
         this.components.onProgress(this)
       }
-      await sleep(FILE_RETRY_MS, signal)
+      await sleep(FILE_RETRY_MS, signal, [this.connected])
     }
     this.state = 'stopped'
+  }
+
+  /** A peer connected: a waiting download looks for sources at once, a running one adds it. */
+  nudge (): void {
+    this.connected.fire()
+  }
+
+  /**
+   * Pulls from every session at once. Meanwhile, every FILE_RETRY_MS or when a peer
+   * connects, sources that are not being pulled from (one that connected, or came back
+   * after its connection dropped, or a partial holder that has more by now) are asked
+   * again and join in: one lost connection must not leave a source out for the rest of
+   * the file.
+   */
+  private async round (sessions: Session[], signal: AbortSignal): Promise<void> {
+    const file = this.file as StoredFile
+    this.state = 'fetching'
+    this.components.onProgress(this)
+    const active = new Map<string, Promise<void>>()
+    // Every pull is awaited at the end, so a failing one (our disk) is never left unhandled.
+    const pulls: Array<Promise<void>> = []
+    const begin = (s: Session): void => {
+      const key = s.peer.toString()
+      const pulling = this.pull(s, signal).finally(() => { active.delete(key) })
+      pulling.catch(() => {})
+      active.set(key, pulling)
+      pulls.push(pulling)
+    }
+    sessions.forEach(begin)
+    while (active.size > 0 && !file.complete && !signal.aborted) {
+      await sleep(FILE_RETRY_MS, signal, [this.connected], Promise.allSettled(active.values()))
+      if (active.size === 0 || file.complete || signal.aborted) break
+      for (const s of await this.openSources(new Set(active.keys()), signal)) {
+        if (this.pick(s) == null) {
+          this.close(s)
+          continue
+        }
+        sessions.push(s)
+        begin(s)
+      }
+    }
+    await Promise.all(pulls)
+  }
+
+  /** Opens a session with every source not in `busy` that has the file. */
+  private async openSources (busy: Set<string>, signal: AbortSignal): Promise<Session[]> {
+    const peers = this.components.sources().filter(p => !busy.has(p.toString()))
+    return (await Promise.all(peers.map(async peer => await this.open(peer, signal)))).filter(s => s != null)
   }
 
   /** The chunks held, for progress. */
@@ -186,14 +233,14 @@ export class Download {
         if (asked.length === 0) {
           // Nothing for this source now; a chunk in flight elsewhere may come back to it.
           if (this.inflight.size === 0) break
-          await sleep(FILE_RETRY_MS, signal, this.changed)
+          await sleep(FILE_RETRY_MS, signal, [this.changed])
           continue
         }
         const frame = decodeFileFrame((await deadline.step('waiting for a chunk', async signal => await s.lp.read({ signal }))).subarray())
         const index = asked.shift() as number
         await this.take(s, index, frame)
         this.inflight.delete(index)
-        this.notify()
+        this.changed.fire()
       }
     } catch (err) {
       // Our own disk failing is no fault of the source: the whole download stops.
@@ -208,7 +255,7 @@ export class Download {
       deadline.close()
       for (const index of asked) this.inflight.delete(index)
       if (s.stats.state === 'active') s.stats.state = 'idle'
-      this.notify()
+      this.changed.fire()
     }
   }
 
@@ -260,31 +307,40 @@ export class Download {
     set.add(peer)
   }
 
-  private notify (): void {
-    this.wake()
-    this.renew()
-  }
-
-  private renew (): void {
-    this.changed = new Promise(resolve => { this.wake = resolve })
-  }
-
   private close (s: Pick<Session, 'stream'>): void {
     s.stream.close().catch(err => { s.stream.abort(err as Error) })
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts or `until` settles (and then leaves nothing behind). */
-async function sleep (ms: number, signal: AbortSignal, until?: Promise<void>): Promise<void> {
+/** Wakes whoever waits on it now; a waiter that stops waiting leaves nothing behind. */
+class Wakeup {
+  private readonly waiters = new Set<() => void>()
+
+  fire (): void {
+    const waiters = [...this.waiters]
+    this.waiters.clear()
+    for (const wake of waiters) wake()
+  }
+
+  wait (wake: () => void): () => void {
+    this.waiters.add(wake)
+    return () => { this.waiters.delete(wake) }
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts, a wakeup fires or `until` settles. */
+async function sleep (ms: number, signal: AbortSignal, wakeups: Wakeup[] = [], until?: Promise<unknown>): Promise<void> {
   if (signal.aborted) return
   await new Promise<void>(resolve => {
     const timer = setTimeout(done, ms)
     timer.unref()
     signal.addEventListener('abort', done, { once: true })
+    const unwait = wakeups.map(w => w.wait(done))
     until?.then(done, done)
     function done (): void {
       clearTimeout(timer)
       signal.removeEventListener('abort', done)
+      for (const off of unwait) off()
       resolve()
     }
   })

@@ -23,7 +23,7 @@ const log = logger('outpost:files')
 const PROGRESS_EVERY_MS = 250
 
 export interface FileServiceComponents {
-  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
   groups: Pick<GroupRegistry, 'list' | 'get' | 'require'>
   guard?: Pick<FloodGuard, 'rejected'>
   /** posts the message that carries a file (the node's conversations) */
@@ -95,6 +95,8 @@ export class FileService extends EventEmitter {
   private readonly lastProgress = new Map<string, number>()
   private readonly unwatch = new Map<string, () => void>()
   private started = false
+  /** a peer connected: downloads waiting for a source look again at once */
+  private readonly onConnect = (): void => { for (const d of this.downloads.values()) d.download.nudge() }
 
   constructor (private readonly components: FileServiceComponents, init: FileServiceInit) {
     super()
@@ -124,6 +126,7 @@ export class FileService extends EventEmitter {
       }
     }
     await this.server.start()
+    this.components.libp2p.addEventListener('peer:connect', this.onConnect)
     // Downloads a restart cut short go on from where they were.
     for (const file of this.store.list()) if (file.wanted && !file.verified) this.startDownload(file.fileId)
   }
@@ -131,6 +134,7 @@ export class FileService extends EventEmitter {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.components.libp2p.removeEventListener('peer:connect', this.onConnect)
     for (const off of this.unwatch.values()) off()
     this.unwatch.clear()
     for (const d of this.downloads.values()) d.abort.abort()
