@@ -1,10 +1,12 @@
 /**
  * Not part of `npm run bench`: a helper to see where an Outpost pair spends its CPU.
  * Starts two `outpost start` processes with --cpu-prof, drives either the latency pattern
- * (one message in flight) or the throughput pattern (32 in flight), stops them cleanly and
- * prints the top self-time functions and a per-package breakdown of each profile.
+ * (one message in flight), the throughput pattern (32 in flight) or one file transfer (A
+ * takes a file of N MiB, B fetches it, as in files.ts), stops them cleanly and prints the
+ * top self-time functions and a per-package breakdown of each profile.
  *
- *   node dist/test/bench/profile.js [--mode latency|throughput] [--count N]
+ *   node dist/test/bench/profile.js [--mode latency|throughput|files] [--count N]
+ *   (files: N is the file's size in MiB, default 256)
  *   (profiles are kept in bench-results/profiles/)
  */
 import '../../node/polyfill.js'
@@ -12,15 +14,21 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ArrivalTracker, arrivals, type Pair } from './pairs.js'
-import { Events, log, makeText, ROOT, startOutpost, table, type OutpostProc } from './lib.js'
+import { Events, log, makeText, removeTempDirs, ROOT, startOutpost, table, waitUntil, type OutpostProc } from './lib.js'
 import { pump } from './throughput.js'
+import { fetchOnce, makeSourceFile, upload } from './files.js'
 
 const { values } = parseArgs({ options: { mode: { type: 'string' }, count: { type: 'string' } } })
 const mode = values.mode ?? 'latency'
-const count = Math.min(Number(values.count ?? (mode === 'latency' ? 2_000 : 10_000)), 50_000)
+const count = Math.min(Number(values.count ?? (mode === 'latency' ? 2_000 : mode === 'files' ? 256 : 10_000)), 50_000)
 const dir = join(ROOT, 'bench-results/profiles')
 await rm(dir, { recursive: true, force: true })
 await mkdir(dir, { recursive: true })
+
+/** CLOCK_MONOTONIC in µs: the clock of a profile's sample times, in every process. */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n)
+/** Only the samples in this window count (files: the fetch, not the import before it). */
+let window: { from: number, to: number } | undefined
 
 const nodeArgs = (name: string): string[] => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`, '--cpu-prof-interval', '250']
 const a: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('sender') })
@@ -46,6 +54,16 @@ try {
       await Promise.all([pair.send(makeText(nonce)), tracker.wait(nonce, 5_000)])
     }
     tracker.close()
+  } else if (mode === 'files') {
+    const bytes = Math.min(count, 4096) * 1024 * 1024
+    const source = await makeSourceFile(bytes)
+    const up = await upload(a, groupId, source, bytes, 120_000)
+    await waitUntil('B to hold the message that names the file', async () => (await b.api.request('GET', `/v1/files/${up.fileId}`)).status === 200, 15_000, 10)
+    const from = monotonicMicros()
+    const r = await fetchOnce(b, events, up.fileId, 120_000)
+    window = { from, to: monotonicMicros() }
+    const mbps = (ms: number): string => (bytes / 1e6 / (ms / 1000)).toFixed(1)
+    log(`import ${mbps(up.ms)} MB/s; fetch: all chunks held ${mbps(r.heldMs)} MB/s, complete ${mbps(r.completeMs)} MB/s`)
   } else {
     const r = await pump(pair, 'p', { count, concurrency: 32, maxSendMs: 20_000, maxDrainMs: 15_000 })
     log(`acked ${r.ackedPerSec}/s received ${r.receivedPerSec}/s cpu ${JSON.stringify(r.cpuSeconds)}`)
@@ -55,14 +73,20 @@ try {
   a.api.close()
   b.api.close()
   await Promise.all([a.stop(15_000), b.stop(15_000)])
+  await removeTempDirs()
 }
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
 for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).sort()) {
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
   const byId = new Map(profile.nodes.map(n => [n.id, n]))
   const self = new Map<number, number>()
-  profile.samples.forEach((id, i) => { self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)) })
+  let at = profile.startTime
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0
+    if (window != null && (at < window.from || at > window.to)) return
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  })
   const total = [...self.values()].reduce((x, y) => x + y, 0)
   const fns = new Map<string, number>()
   const pkgs = new Map<string, number>()
@@ -74,5 +98,5 @@ for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).s
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + us)
   }
   const top = (m: Map<string, number>, n: number): string[][] => [...m].sort((x, y) => y[1] - x[1]).slice(0, n).map(([k, us]) => [(us / 1000).toFixed(1), (100 * us / total).toFixed(1) + '%', k])
-  process.stdout.write(`\n== ${file}: ${(total / 1e6).toFixed(2)} s sampled\n${table(['ms', 'share', 'package'], top(pkgs, 14))}\n\n${table(['ms', 'share', 'function'], top(fns, 25))}\n`)
+  process.stdout.write(`\n== ${file}: ${(total / 1e6).toFixed(2)} s sampled${window != null ? ' during the fetch' : ''}\n${table(['ms', 'share', 'package'], top(pkgs, 14))}\n\n${table(['ms', 'share', 'function'], top(fns, 25))}\n`)
 }

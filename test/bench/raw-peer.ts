@@ -9,8 +9,15 @@
  *
  *   POST /publish  {"text"}          publishes {"text"} (JSON bytes) on T; 201 after publish resolves
  *   POST /pingpong {"count","bytes"} in-process one-way latency: RTT/2 of ping on T/ping, echoed on T/pong
+ *   POST /bulk/pull {"peer","bytes"} opens one /bench/bulk/1 stream to a connected peer, asks it
+ *                                    for `bytes` bytes and reads them all; {"bytes","ms"} (ms from
+ *                                    the dial of the stream to its last byte)
  *   GET  /status                     {"peerId","connections","subscribers"}
  *   WS   /events                     {"type":"message","topic","message":{"text"}} per message received on T
+ *
+ * /bench/bulk/1, the baseline of the file-transfer benchmark (files.ts): the asker writes the
+ * count it wants (u64 BE), the answerer writes that many bytes in 1 MiB sends (as Outpost's
+ * file chunks), waiting for 'drain' when the stream says so, then closes.
  *
  * Not part of the product: nothing here validates, signs, stores or orders anything.
  */
@@ -19,7 +26,11 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { byteStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
 import { createHost } from '../../node/host.js'
@@ -76,6 +87,62 @@ async function pingpong (count: number, bytes: number): Promise<number[]> {
   return oneWay
 }
 
+const BULK_PROTOCOL = '/bench/bulk/1'
+const BULK_WRITE_BYTES = 1024 * 1024
+/** A bound on one pull, so that a bad request cannot keep a peer busy for long. */
+const BULK_MAX_BYTES = 4 * 1024 * 1024 * 1024
+const BULK_TIMEOUT_MS = 120_000
+
+/** The answering side: reads the count asked for, then sends that many bytes and closes. */
+async function serveBulk (stream: Stream): Promise<void> {
+  const signal = AbortSignal.timeout(BULK_TIMEOUT_MS)
+  try {
+    const bytes = byteStream(stream)
+    const head = await bytes.read({ bytes: 8, signal })
+    const count = Number(Buffer.from(head.subarray()).readBigUInt64BE(0))
+    if (count > BULK_MAX_BYTES) throw new Error(`${count} bytes asked for, over the bound`)
+    bytes.unwrap()
+    // Random bytes (the content changes nothing for Noise, but says so plainly), one buffer
+    // sent again and again: the baseline is the transport, not the making of data.
+    const block = randomBytes(BULK_WRITE_BYTES)
+    for (let sent = 0; sent < count;) {
+      const n = Math.min(BULK_WRITE_BYTES, count - sent)
+      if (!stream.send(n === BULK_WRITE_BYTES ? block : block.subarray(0, n))) await stream.onDrain({ signal })
+      sent += n
+    }
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(err as Error)
+  }
+}
+
+/** The asking side: one stream, the count, then every byte read (and dropped) until the end. */
+async function pullBulk (peer: string, count: number): Promise<{ bytes: number, ms: number }> {
+  const signal = AbortSignal.timeout(BULK_TIMEOUT_MS)
+  const t0 = performance.now()
+  const stream = await host.dialProtocol(peerIdFromString(peer), BULK_PROTOCOL, { signal })
+  // A stalled stream ends the read loop below (with an error) rather than hanging it.
+  const stall = (): void => { stream.abort(new Error('bulk pull timed out')) }
+  signal.addEventListener('abort', stall, { once: true })
+  try {
+    const head = Buffer.alloc(8)
+    head.writeBigUInt64BE(BigInt(count))
+    stream.send(head)
+    let bytes = 0
+    for await (const piece of stream) bytes += piece.byteLength
+    const ms = performance.now() - t0
+    await stream.close({ signal })
+    return { bytes, ms }
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  } finally {
+    signal.removeEventListener('abort', stall)
+  }
+}
+
+await host.handle(BULK_PROTOCOL, stream => { serveBulk(stream).catch(() => {}) })
+
 async function body (req: import('node:http').IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = []
   for await (const c of req) chunks.push(c as Buffer)
@@ -96,6 +163,9 @@ const server = createServer((req, res) => {
     } else if (req.method === 'POST' && req.url === '/pingpong') {
       const b = await body(req)
       reply(200, await pingpong(Math.min(Number(b.count ?? 100), 5_000), Math.min(Number(b.bytes ?? 1024), 64 * 1024)))
+    } else if (req.method === 'POST' && req.url === '/bulk/pull') {
+      const b = await body(req)
+      reply(200, await pullBulk(String(b.peer), Math.min(Number(b.bytes ?? 0), BULK_MAX_BYTES)))
     } else if (req.method === 'GET' && req.url === '/status') {
       reply(200, {
         peerId: host.peerId.toString(),
