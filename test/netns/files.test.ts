@@ -9,15 +9,16 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, open, rm, stat } from 'node:fs/promises'
+import { mkdtemp, open, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { execFile } from 'node:child_process'
 import { FILE_CHUNK_BYTES, FILE_MAX_CORRUPT_PER_SOURCE, FILE_WINDOW, SEAL_OVERHEAD } from '../../node/constants.js'
 import type { FileStatus } from '../../node/files/index.js'
-import { killAll, runCli, startDaemon, type Daemon } from '../helpers/cli.js'
+import { runCli, startDaemon, type Daemon } from '../helpers/cli.js'
 import { Lab } from '../helpers/netns.js'
+import { labHooks } from '../helpers/lab-hooks.js'
 
 const execFileP = promisify(execFile)
 
@@ -150,32 +151,7 @@ describe('files between node processes in network namespaces: 200 MB, two source
     note(`lab, 200 MB of random bytes and three nodes ready in ${Date.now() - started} ms`)
   })
 
-  let failed = false
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return
-    failed = true
-    daemons.forEach((d, i) => {
-      process.stderr.write(`\n--- node ${NAMES[i]} (pid ${d.pid}, ${d.alive() ? 'running' : 'exited'}), last log lines (full log: ${dataDirs[i]}.log) ---\n`)
-      process.stderr.write(d.logTail().split('\n').slice(-40).join('\n') + '\n')
-    })
-  })
-
-  after(async function () {
-    this.timeout(30_000)
-    try {
-      await Promise.all(daemons.map(async d => await d.stop(3_000)))
-      await killAll()
-    } finally {
-      try {
-        // Also removes the rate limit: it lives on a veth end in the lab's switch namespace.
-        await lab?.destroy()
-      } finally {
-        // Node data and logs stay for a look after a failure, or when asked to (1.2 GB).
-        if (failed || process.env.OUTPOST_KEEP_TEST_DATA != null) process.stderr.write(`      node data and logs kept in ${tmp}\n`)
-        else if (tmp != null) await rm(tmp, { recursive: true, force: true })
-      }
-    }
-  })
+  labHooks({ daemons, dataDirs, names: NAMES, lab: () => lab, tmp: () => tmp })
 
   it('A sends a 200 MB file into a group; B and C see the message that carries it', async function () {
     this.timeout(45_000)

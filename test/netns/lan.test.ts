@@ -5,11 +5,12 @@
  * without it (see test/helpers/netns.ts).
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exited, killAll, onStdoutLines, REPO_ROOT, runCli, spawnTracked, startDaemon, type Daemon } from '../helpers/cli.js'
+import { exited, onStdoutLines, REPO_ROOT, runCli, spawnTracked, startDaemon, type Daemon } from '../helpers/cli.js'
 import { Lab } from '../helpers/netns.js'
+import { labHooks } from '../helpers/lab-hooks.js'
 
 const NODES = 3
 const P2P_PORT = 4600
@@ -118,31 +119,7 @@ describe('LAN in network namespaces: 3 node processes, mDNS, partition, kill -9'
     await Promise.all(Array.from({ length: NODES }, async (_, i) => await start(i)))
   })
 
-  let failed = false
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return
-    failed = true
-    daemons.forEach((d, i) => {
-      process.stderr.write(`\n--- node ${i} (pid ${d.pid}, ${d.alive() ? 'running' : 'exited'}), last log lines (full log: ${dataDirs[i]}.log) ---\n`)
-      process.stderr.write(d.logTail().split('\n').slice(-40).join('\n') + '\n')
-    })
-  })
-
-  after(async function () {
-    this.timeout(30_000)
-    try {
-      await Promise.all(daemons.map(async d => await d.stop(3_000)))
-      await killAll()
-    } finally {
-      try {
-        await lab?.destroy()
-      } finally {
-        // Data and logs stay for a look after a failure, or when asked to.
-        if (failed || process.env.OUTPOST_KEEP_TEST_DATA != null) process.stderr.write(`      node data and logs kept in ${tmp}\n`)
-        else if (tmp != null) await rm(tmp, { recursive: true, force: true })
-      }
-    }
-  })
+  labHooks({ daemons, dataDirs, lab: () => lab, tmp: () => tmp })
 
   it('finds every other node by mDNS, with no configuration', async function () {
     this.timeout(30_000)
