@@ -5,6 +5,7 @@ import { basename, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { InvalidRequestError } from '../errors.js'
+import { formatBytes } from '../format.js'
 import type { HistoryEntry } from '../node-types.js'
 import type { FileStatus } from '../files/index.js'
 import { api, enc, intOption, str, type Command } from './shared.js'
@@ -14,14 +15,8 @@ import { api, enc, intOption, str, type Command } from './shared.js'
 /** How long `file get` waits while no member holding the file is reachable (default). */
 const DEFAULT_WAIT_SECONDS = 120
 
-function bytes (n: number): string {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = n / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return `${value.toFixed(1)} ${units[unit]}`
-}
+/** Sizes in progress lines and listings, with one decimal. */
+const bytes = (n: number): string => formatBytes(n, 1)
 
 /** Progress on stderr: one line rewritten in a terminal, a line every few seconds otherwise. */
 class Progress {

@@ -6,6 +6,7 @@ import { MAX_FILE_NAME_LENGTH, type FileRef } from '../../crdt/index.js'
 import { DEFAULT_MAX_FILE_BYTES, FILE_CHUNK_BYTES, MAX_FILE_BYTES_LIMIT } from '../constants.js'
 import { FileNotReadyError, FileTooLargeError, InvalidRequestError, UnknownFileError } from '../errors.js'
 import type { FloodGuard } from '../flood-guard.js'
+import { formatBytes } from '../format.js'
 import type { Group, GroupRegistry } from '../groups.js'
 import type { HistoryEntry } from '../node-types.js'
 import { Download, type SourceStats, type Verdict } from './download.js'
@@ -398,12 +399,4 @@ function checkFileName (name: string): string {
   if (base === '' || base === '.' || base === '..' || /[\x00-\x1f]/.test(base)) throw new InvalidRequestError('a file needs a name (without slashes or control characters)')
   if (base.length > MAX_FILE_NAME_LENGTH) throw new InvalidRequestError(`a file name may be ${MAX_FILE_NAME_LENGTH} characters at most`)
   return base
-}
-
-export function formatBytes (n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = n
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return unit === 0 ? `${n} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
 }
