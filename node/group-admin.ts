@@ -4,7 +4,8 @@ import { InvalidInviteError, InvalidRequestError } from './errors.js'
 import { resolvePeer } from './names.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
-import type { InviteOptions, MemberSummary } from './node-types.js'
+import { MENTION_ALL } from './history-view.js'
+import type { GroupSummary, InviteOptions, MemberSummary } from './node-types.js'
 import { safetyNumber } from './safety-number.js'
 import type { SyncService } from './sync.js'
 import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRetention, setRole, writeCreate, type Me } from './trust/actions.js'
@@ -35,6 +36,24 @@ export interface GroupAdminComponents {
  */
 export class GroupAdmin {
   constructor (private readonly components: GroupAdminComponents) {}
+
+  /** Every group this node holds, as `group list` shows it. */
+  summaries (): GroupSummary[] {
+    const self = this.components.me.peerId
+    return this.components.groups.list().map(g => ({
+      groupId: g.info.groupId,
+      name: g.doc.membership.name ?? g.info.name,
+      joinedAt: g.info.joinedAt,
+      messages: g.doc.size,
+      topic: g.topic,
+      ...(g.info.dm != null ? { dm: g.info.dm, name: this.components.nameOf(g.info.dm) ?? g.info.name } : {}),
+      role: g.info.removed != null ? null : g.doc.membership.role(self),
+      members: g.doc.membership.members.size,
+      retentionSeconds: g.doc.membership.retentionSeconds,
+      ...g.doc.unread(self, [self, MENTION_ALL]),
+      ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
+    }))
+  }
 
   /** `auditDeletes`: message deletions go into the group's audit trail (fixed at creation). */
   async createGroup (name: string, options: { auditDeletes?: boolean } = {}): Promise<{ groupId: GroupId, invite: string }> {

@@ -27,7 +27,6 @@ import { FileService, type SendFileOptions } from './files/index.js'
 import { GroupAdmin } from './group-admin.js'
 import { resolvePeer } from './names.js'
 import { GroupMembership } from './group-membership.js'
-import { MENTION_ALL } from './history-view.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
 import type { Me } from './trust/actions.js'
@@ -306,19 +305,7 @@ export class OutpostNode extends EventEmitter {
   }
 
   listGroups (): GroupSummary[] {
-    return this.groups.list().map(g => ({
-      groupId: g.info.groupId,
-      name: g.doc.membership.name ?? g.info.name,
-      joinedAt: g.info.joinedAt,
-      messages: g.doc.size,
-      topic: g.topic,
-      ...(g.info.dm != null ? { dm: g.info.dm, name: this.nameOf(g.info.dm) ?? g.info.name } : {}),
-      role: g.info.removed != null ? null : g.doc.membership.role(this.peerId),
-      members: g.doc.membership.members.size,
-      retentionSeconds: g.doc.membership.retentionSeconds,
-      ...g.doc.unread(this.peerId, [this.peerId, MENTION_ALL]),
-      ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
-    }))
+    return this.admin.summaries()
   }
 
   /** Sends a text message; resolves once it is on disk (acknowledged), published on gossip. */
