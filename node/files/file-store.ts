@@ -54,11 +54,12 @@ export class StoredFile {
     return this.have.count * chunkSize - (this.have.has(last) ? chunkSize * (last + 1) - size : 0)
   }
 
-  async readChunk (index: number): Promise<Uint8Array> {
+  /** A sealed chunk as on disk; read into `into` (at least a chunk long, the caller's to reuse) when given. */
+  async readChunk (index: number, into?: Buffer): Promise<Uint8Array> {
     const length = sealedChunkLength(this.manifest, index)
-    const buf = Buffer.allocUnsafe(length)
+    const buf = into ?? Buffer.allocUnsafe(length)
     const { bytesRead } = await (await this.file()).read(buf, 0, length, this.offset(index))
-    return bytesRead === length ? buf : buf.subarray(0, bytesRead)
+    return bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
   }
 
   /** Writes a sealed chunk (already checked against the manifest) and marks it held. */

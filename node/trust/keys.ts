@@ -65,7 +65,10 @@ export function open (key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uin
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE))
     decipher.setAAD(aad)
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG))
-    return Buffer.concat([decipher.update(sealed.subarray(NONCE, sealed.length - TAG)), decipher.final()])
+    const plain = decipher.update(sealed.subarray(NONCE, sealed.length - TAG))
+    // GCM gives every byte from update() (final() checks the tag): no copy to join, as a rule.
+    const rest = decipher.final()
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest])
   } catch {
     return null
   }

@@ -27,8 +27,11 @@ await mkdir(dir, { recursive: true })
 
 /** CLOCK_MONOTONIC in µs: the clock of a profile's sample times, in every process. */
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n)
-/** Only the samples in this window count (files: the fetch, not the import before it). */
-let window: { from: number, to: number } | undefined
+/**
+ * Each profile is summed over these windows, one table each (files: the transfer, then the
+ * verification, and not the import before them); without any, over the whole run.
+ */
+const windows: Array<{ name: string, from: number, to: number }> = []
 
 const nodeArgs = (name: string): string[] => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`, '--cpu-prof-interval', '250']
 const a: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('sender') })
@@ -61,7 +64,8 @@ try {
     await waitUntil('B to hold the message that names the file', async () => (await b.api.request('GET', `/v1/files/${up.fileId}`)).status === 200, 15_000, 10)
     const from = monotonicMicros()
     const r = await fetchOnce(b, events, up.fileId, 120_000)
-    window = { from, to: monotonicMicros() }
+    const held = from + r.heldMs * 1000
+    windows.push({ name: 'transfer (fetch -> all chunks held)', from, to: held }, { name: 'verification (all chunks held -> complete)', from: held, to: from + r.completeMs * 1000 })
     const mbps = (ms: number): string => (bytes / 1e6 / (ms / 1000)).toFixed(1)
     log(`import ${mbps(up.ms)} MB/s; fetch: all chunks held ${mbps(r.heldMs)} MB/s, complete ${mbps(r.completeMs)} MB/s`)
   } else {
@@ -79,12 +83,16 @@ try {
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
 for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).sort()) {
   const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
+  for (const w of windows.length > 0 ? windows : [{ name: 'whole run', from: -Infinity, to: Infinity }]) report(file, profile, w)
+}
+
+function report (file: string, profile: { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }, window: { name: string, from: number, to: number }): void {
   const byId = new Map(profile.nodes.map(n => [n.id, n]))
   const self = new Map<number, number>()
   let at = profile.startTime
   profile.samples.forEach((id, i) => {
     at += profile.timeDeltas[i] ?? 0
-    if (window != null && (at < window.from || at > window.to)) return
+    if (at < window.from || at > window.to) return
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
   })
   const total = [...self.values()].reduce((x, y) => x + y, 0)
@@ -98,5 +106,5 @@ for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).s
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + us)
   }
   const top = (m: Map<string, number>, n: number): string[][] => [...m].sort((x, y) => y[1] - x[1]).slice(0, n).map(([k, us]) => [(us / 1000).toFixed(1), (100 * us / total).toFixed(1) + '%', k])
-  process.stdout.write(`\n== ${file}: ${(total / 1e6).toFixed(2)} s sampled${window != null ? ' during the fetch' : ''}\n${table(['ms', 'share', 'package'], top(pkgs, 14))}\n\n${table(['ms', 'share', 'function'], top(fns, 25))}\n`)
+  process.stdout.write(`\n== ${file}, ${window.name}: ${(total / 1e6).toFixed(2)} s sampled\n${table(['ms', 'share', 'package'], top(pkgs, 14))}\n\n${table(['ms', 'share', 'function'], top(fns, 25))}\n`)
 }
