@@ -236,7 +236,7 @@ export class Download {
           await sleep(FILE_RETRY_MS, signal, [this.changed])
           continue
         }
-        const frame = decodeFileFrame((await deadline.step('waiting for a chunk', async signal => await s.lp.read({ signal }))).subarray())
+        const frame = decodeFileFrame((await deadline.step('waiting for a chunk', async signal => await s.lp.read({ signal }))))
         const index = asked.shift() as number
         await this.take(s, index, frame)
         this.inflight.delete(index)
@@ -282,8 +282,8 @@ export class Download {
       throw new FileStorageError(`cannot write ${this.fileId} to disk: ${(err as Error).message}`)
     }
     s.stats.chunks++
-    s.stats.bytes += frame.data.length
-    this.fetchedBytes += frame.data.length
+    s.stats.bytes += frame.data.byteLength
+    this.fetchedBytes += frame.data.byteLength
     this.components.onProgress(this)
   }
 

@@ -4,7 +4,7 @@ import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, MAX_FILE_FRAME_BYTES } from '../constants.js'
 import { MalformedFrameError } from '../errors.js'
 import type { FloodGuard } from '../flood-guard.js'
-import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
+import { decodeFileFrame, encodeFileFrameList, type FileFrame } from '../wire/file-codec.js'
 import { Deadline } from './deadline.js'
 import { encodeManifest } from './manifest.js'
 import type { FileStore, StoredFile } from './file-store.js'
@@ -55,13 +55,13 @@ export class FileServer {
     this.stats.sessions++
     const lp = lpStream(stream, { maxDataLength: MAX_FILE_FRAME_BYTES })
     const deadline = new Deadline(this.shutdown.signal, FILE_REQUEST_TIMEOUT_MS)
-    const send = async (frame: FileFrame): Promise<void> => { await deadline.step('sending', async signal => { await lp.write(encodeFileFrame(frame), { signal }) }) }
+    const send = async (frame: FileFrame): Promise<void> => { await deadline.step('sending', async signal => { await lp.write(encodeFileFrameList(frame), { signal }) }) }
     let file: StoredFile | undefined
     try {
       while (true) {
         // The asker half-closes when it has all it wanted.
         if (stream.remoteWriteStatus !== 'writable' && stream.readBufferLength === 0) break
-        const frame = decodeFileFrame((await deadline.step('waiting for a request', async signal => await lp.read({ signal }))).subarray())
+        const frame = decodeFileFrame((await deadline.step('waiting for a request', async signal => await lp.read({ signal }))))
         if (frame.type === 'query') {
           file = this.components.store.get(frame.fileId)
           if (file != null && !this.components.mayServe(peer.toString(), frame.fileId)) {

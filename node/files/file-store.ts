@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { SEAL_OVERHEAD } from '../constants.js'
 import { Bitmap } from './bitmap.js'
-import { chunkCount, decodeManifest, encodeManifest, fileIdOf, isFileId, sealedChunkLength, type Manifest } from './manifest.js'
+import { chunkCount, decodeManifest, encodeManifest, fileIdOf, isFileId, pieces, sealedChunkLength, type Manifest } from './manifest.js'
 
 const log = logger('outpost:files:store')
 
@@ -63,9 +64,9 @@ export class StoredFile {
   }
 
   /** Writes a sealed chunk (already checked against the manifest) and marks it held. */
-  async writeChunk (index: number, sealed: Uint8Array): Promise<void> {
+  async writeChunk (index: number, sealed: Uint8Array | Uint8ArrayList): Promise<void> {
     if (this.removed) return
-    await (await this.file()).write(sealed, 0, sealed.length, this.offset(index))
+    await (await this.file()).writev(pieces(sealed), this.offset(index))
     this.have.add(index)
     this.scheduleSave()
   }

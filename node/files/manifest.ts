@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES_LIMIT, SEAL_OVERHEAD } from '../constants.js'
 import { MalformedFrameError } from '../errors.js'
 import { open, seal } from '../trust/keys.js'
@@ -46,9 +47,17 @@ export function sha256 (data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest()
 }
 
-/** Whether `sealed` is chunk `index` of the file the manifest describes. */
-export function chunkMatches (m: Manifest, index: number, sealed: Uint8Array): boolean {
-  return sealed.length === sealedChunkLength(m, index) && sha256(sealed).equals(chunkHash(m, index))
+/** Whether `sealed` (one buffer, or the pieces it arrived in) is chunk `index` of the file the manifest describes. */
+export function chunkMatches (m: Manifest, index: number, sealed: Uint8Array | Uint8ArrayList): boolean {
+  if (sealed.byteLength !== sealedChunkLength(m, index)) return false
+  const hash = createHash('sha256')
+  for (const piece of pieces(sealed)) hash.update(piece)
+  return hash.digest().equals(chunkHash(m, index))
+}
+
+/** The buffers of `data`, without joining them. */
+export function pieces (data: Uint8Array | Uint8ArrayList): Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : [...data]
 }
 
 export function encodeManifest (m: Manifest): Uint8Array {

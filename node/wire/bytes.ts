@@ -43,6 +43,11 @@ export class SafeReader {
     }
   }
 
+  /** How many bytes have been read. */
+  get position (): number {
+    return this.decoder.pos
+  }
+
   end (): void {
     if (this.decoder.pos !== this.bytes.length) this.fail('trailing bytes')
   }

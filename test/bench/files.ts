@@ -34,7 +34,7 @@ import { open } from 'node:fs/promises'
 import http from 'node:http'
 import { join } from 'node:path'
 import { outpostPair } from './pairs.js'
-import { cpuSecondsOf, Events, log, median, now, round, row, startRaw, tempDir, waitUntil, withTimeout, type BenchResult, type OutpostProc, type RawProc } from './lib.js'
+import { cpuSecondsOf, cpuTimesOf, Events, log, median, now, round, row, startRaw, tempDir, waitUntil, withTimeout, type BenchResult, type OutpostProc, type RawProc } from './lib.js'
 
 const MiB = 1024 * 1024
 
@@ -55,6 +55,8 @@ interface OutpostRound {
   /** POST fetch -> 'complete' (verified) */
   completeMs: number
   cpuSeconds: { sender: number, receiver: number }
+  /** of the receiver's CPU, the part spent in the kernel (socket reads, and page-cache writes of the file) */
+  receiverSystemSeconds: number
   sources: unknown
 }
 
@@ -141,9 +143,10 @@ async function outpostRound (pair: OutpostPair, events: Events, source: string, 
   const { fileId, messageId, ms: uploadMs } = await upload(pair.a, pair.groupId, source, bytes, timeoutMs)
   // The message that names the file reaches B by gossip; B cannot fetch a file it has not heard of.
   await waitUntil('B to hold the message that names the file', async () => (await pair.b.api.request('GET', `/v1/files/${fileId}`)).status === 200, 15_000, 10)
-  const cpu0 = { a: cpuSecondsOf(pair.a.pid), b: cpuSecondsOf(pair.b.pid) }
+  const cpu0 = { a: cpuSecondsOf(pair.a.pid), b: cpuSecondsOf(pair.b.pid), bSystem: cpuTimesOf(pair.b.pid).system }
   const r = await fetchOnce(pair.b, events, fileId, timeoutMs)
   const cpu = { sender: round(cpuSecondsOf(pair.a.pid) - cpu0.a, 2), receiver: round(cpuSecondsOf(pair.b.pid) - cpu0.b, 2) }
+  const receiverSystemSeconds = round(cpuTimesOf(pair.b.pid).system - cpu0.bSystem, 2)
   await removeFile(pair, fileId, messageId)
   return {
     fileId,
@@ -151,6 +154,7 @@ async function outpostRound (pair: OutpostPair, events: Events, source: string, 
     heldMs: r.heldMs,
     completeMs: r.completeMs,
     cpuSeconds: cpu,
+    receiverSystemSeconds,
     sources: r.status.sources
   }
 }
@@ -214,7 +218,7 @@ export async function filesBench (opts: FilesOptions = {}): Promise<BenchResult>
         } else {
           const o = await outpostRound(pair, events, source, bytes, timeoutMs)
           outpost.push(o)
-          log(`files: round ${i + 1} outpost held ${mbps(o.heldMs).toFixed(1)} MB/s, complete ${mbps(o.completeMs).toFixed(1)} MB/s, import ${mbps(o.uploadMs).toFixed(1)} MB/s`)
+          log(`files: round ${i + 1} outpost held ${mbps(o.heldMs).toFixed(1)} MB/s, complete ${mbps(o.completeMs).toFixed(1)} MB/s, import ${mbps(o.uploadMs).toFixed(1)} MB/s; receiver CPU ${o.cpuSeconds.receiver} s (${o.receiverSystemSeconds} s kernel)`)
         }
       }
     }

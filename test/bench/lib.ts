@@ -211,10 +211,16 @@ export function memoryOf (pid: number): { rssMB: number, hwmMB: number } {
 
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSecondsOf (pid: number): number {
+  const { user, system } = cpuTimesOf(pid)
+  return user + system
+}
+
+/** CPU seconds of a process so far, in user space and in the kernel (for it). */
+export function cpuTimesOf (pid: number): { user: number, system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[11] = utime, fields[12] = stime (1-based 14, 15), in clock ticks of 1/100 s
-  return (Number(fields[11]) + Number(fields[12])) / 100
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }
 }
 
 /** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */

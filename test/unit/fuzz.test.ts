@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { GroupDoc, InvalidMessageError, InvalidUpdateError, MAX_NAME_LENGTH, parseLogEntry, parseMessageEvent, ROLES, type GroupId } from '../../crdt/index.js'
 import { decodeFileFrame, decodeGossip, decodeInvite, decodeSyncFrame, encodeFileFrame, encodeGossip, encodeInvite, encodeSyncFrame, InvalidInviteError, MalformedFrameError, type FileFrame, type GossipEnvelope, type Invite, type SyncFrame } from '../../node/index.js'
 import { decodeManifest, encodeManifest } from '../../node/files/manifest.js'
@@ -109,14 +110,20 @@ describe('fuzzing: file frames and manifests', () => {
     fc.assert(fc.property(fileFrameArb, frame => {
       assert.deepEqual(decodeFileFrame(encodeFileFrame(frame)), frame)
     }), RUNS)
+    // As read off a stream: the frame in arbitrary pieces, a chunk's data left in its pieces.
+    fc.assert(fc.property(fileFrameArb, fc.array(fc.nat(), { maxLength: 6 }), (frame, cuts) => {
+      const decoded = decodeFileFrame(inPieces(encodeFileFrame(frame), cuts))
+      assert.deepEqual(decoded.type === 'chunk' ? { ...decoded, data: decoded.data.subarray() } : decoded, frame)
+    }), RUNS)
     fc.assert(fc.property(manifestArb, manifest => {
       assert.deepEqual(decodeManifest(encodeManifest(manifest)), manifest)
     }), RUNS)
   })
 
   it('throw nothing but MalformedFrameError for arbitrary or mutated bytes', () => {
-    fc.assert(fc.property(fc.oneof(bytes(256), mutated(fileFrameArb.map(encodeFileFrame))), input => {
+    fc.assert(fc.property(fc.oneof(bytes(256), mutated(fileFrameArb.map(encodeFileFrame))), fc.array(fc.nat(), { maxLength: 6 }), (input, cuts) => {
       onlyThrows(MalformedFrameError.NAME, () => decodeFileFrame(input))
+      onlyThrows(MalformedFrameError.NAME, () => decodeFileFrame(inPieces(input, cuts)))
     }), { ...RUNS, numRuns: 1000 })
     fc.assert(fc.property(fc.oneof(bytes(256), mutated(manifestArb.map(encodeManifest))), input => {
       onlyThrows(MalformedFrameError.NAME, () => decodeManifest(input))
@@ -211,3 +218,15 @@ describe('fuzzing: group documents (applyUpdate)', () => {
     }), { ...RUNS, numRuns: 300 })
   })
 })
+
+/** `bytes` as a list cut at the given offsets (taken modulo its length). */
+function inPieces (bytes: Uint8Array, cuts: number[]): Uint8ArrayList {
+  const at = [...new Set(cuts.map(c => bytes.length === 0 ? 0 : c % bytes.length))].sort((a, b) => a - b)
+  const list = new Uint8ArrayList()
+  let from = 0
+  for (const cut of [...at, bytes.length]) {
+    if (cut > from) list.append(bytes.subarray(from, cut))
+    from = Math.max(from, cut)
+  }
+  return list
+}
