@@ -19,6 +19,8 @@ export class DataDir {
   /** the running node's API address, written at start and removed at stop */
   get apiFile (): string { return join(this.path, 'api.json') }
   get tokenFile (): string { return join(this.path, 'api-token') }
+  /** the UI's browser sessions (hashes only; see api/ui-sessions.ts) */
+  get uiSessionsFile (): string { return join(this.path, 'ui-sessions.json') }
   /** the vault header (wrapped data key) of an encrypted directory; a copy of the database's */
   get vaultFile (): string { return join(this.path, 'vault.json') }
 

@@ -186,6 +186,16 @@ export const commands: Record<string, Command> = {
       return { json: peers, text }
     }
   },
+  ui: {
+    usage: 'ui',
+    summary: 'print a new link that opens the running node\'s UI, signed in (good once, for a day)',
+    options: [],
+    args: 0,
+    run: async ({ dataDir }) => {
+      const { ui } = await (await api(dataDir)).post<{ ui: string }>('/v1/ui/link', {})
+      return { json: { ui }, text: ui }
+    }
+  },
   ...trustCommands,
   ...conversationCommands,
   ...searchCommands,

@@ -75,7 +75,7 @@ export async function runStart (options: StartOptions): Promise<void> {
     if (node.addrs.length === 0) {
       throw new ListenError(`could not listen on ${(options.listen ?? DEFAULT_LISTEN).join(', ')} (in use by another node?); pass --listen /ip4/0.0.0.0/tcp/0 for any free port`)
     }
-    server = new ApiServer(node, { ...api, token: await options.dataDir.token() })
+    server = new ApiServer(node, { ...api, token: await options.dataDir.token(), sessionsFile: options.dataDir.uiSessionsFile })
     let url: string
     try {
       url = await server.start()
@@ -86,7 +86,10 @@ export async function runStart (options: StartOptions): Promise<void> {
       throw err
     }
     await options.dataDir.writeApiInfo({ url, pid: process.pid, peerId: node.peerId })
-    process.stdout.write(JSON.stringify({ ready: true, peerId: node.peerId, name: node.name, addrs: node.addrs, api: url }) + '\n')
+    const ui = server.signInLink()
+    process.stdout.write(JSON.stringify({ ready: true, peerId: node.peerId, name: node.name, addrs: node.addrs, api: url, ui }) + '\n')
+    // For a person at a terminal (stdout is for programs): where the UI is.
+    if (process.stderr.isTTY === true || process.env.npm_lifecycle_event === 'start') process.stderr.write(`\nOutpost is running. Open the UI (signed in, link good once):\n  ${ui}\n\n`)
   } catch (err) {
     await stop()
     throw err

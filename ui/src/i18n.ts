@@ -1,0 +1,43 @@
+import { signal } from '@preact/signals'
+
+/**
+ * The interface speaks English and Chinese. It follows the browser's language until the
+ * person picks one (kept in localStorage). Each part of the UI keeps its own strings beside
+ * it with `strings()`: the compiler checks that both languages have every key.
+ */
+export type Lang = 'en' | 'zh'
+
+const STORAGE_KEY = 'outpost.lang'
+
+function initialLang (): Lang {
+  const saved = localStorage.getItem(STORAGE_KEY)
+  if (saved === 'en' || saved === 'zh') return saved
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en'
+}
+
+export const lang = signal<Lang>(initialLang())
+
+export function setLang (value: Lang): void {
+  lang.value = value
+  localStorage.setItem(STORAGE_KEY, value)
+  document.documentElement.lang = value === 'zh' ? 'zh-CN' : 'en'
+}
+
+export type Vars = Record<string, string | number>
+
+/** A dictionary in both languages; `{name}` in a string is replaced by vars.name. */
+export function strings<K extends string> (dict: { en: Record<K, string>, zh: Record<K, string> }): (key: K, vars?: Vars) => string {
+  return (key, vars) => {
+    const text = dict[lang.value][key]
+    return vars == null ? text : text.replace(/\{(\w+)\}/g, (whole, name: string) => String(vars[name] ?? whole))
+  }
+}
+
+/** Dates and numbers in the interface's language. */
+export function formatTime (ms: number): string {
+  return new Date(ms).toLocaleTimeString(lang.value === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' })
+}
+
+export function formatDay (ms: number): string {
+  return new Date(ms).toLocaleDateString(lang.value === 'zh' ? 'zh-CN' : 'en-GB', { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' })
+}
