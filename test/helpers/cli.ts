@@ -43,6 +43,8 @@ export interface ReadyLine {
   name?: string
   addrs: string[]
   api: string
+  /** opens the UI signed in (a one-time code) */
+  ui: string
 }
 
 export interface ExitStatus {

@@ -1,0 +1,4 @@
+/** Placeholder until this panel is built. */
+export function MembersPanel (_props: Record<string, unknown>) {
+  return <p class="panel-todo">…</p>
+}
