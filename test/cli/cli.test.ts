@@ -91,6 +91,12 @@ describe('the outpost CLI contract', function () {
     assert.match(aliceNode.ready.peerId, /^12D3KooW/)
     assert.match(aliceNode.ready.api, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.ok(aliceNode.ready.addrs.length > 0 && aliceNode.ready.addrs.every(a => a.startsWith('/ip4/127.0.0.1/tcp/')))
+    // The UI, signed in by a one-time link; `outpost ui` gives another.
+    assert.match(aliceNode.ready.ui, new RegExp(`^${aliceNode.ready.api}/signin\\?code=[\\w-]+$`))
+    const ui = await runCli(['ui'], { dataDir: alice })
+    assert.equal(ui.code, 0, ui.stderr)
+    assert.match((ui.json as Json).ui, new RegExp(`^${aliceNode.ready.api}/signin\\?code=`))
+    assert.notEqual((ui.json as Json).ui, aliceNode.ready.ui)
     assertFails(await runCli(['init'], { dataDir: alice }), 1, /in use by a running node \(pid \d+/)
     assertFails(await runCli(['start', ...LOCAL], { dataDir: alice }), 1, /in use by a running node/)
     bobNode = await startDaemon({ dataDir: bob, args: LOCAL })
