@@ -9,7 +9,7 @@ import type { MessageEvent, OutpostNode } from '../outpost-node.js'
 import { statusOf } from './errors-to-status.js'
 import { routes, StreamReply, type Route } from './routes.js'
 import { serveUi } from './static-files.js'
-import { UiSessions } from './ui-sessions.js'
+import { UiGate } from './ui-gate.js'
 
 const log = logger('outpost:api')
 const MAX_WS_BUFFERED_BYTES = 16 * 1024 * 1024
@@ -32,8 +32,7 @@ export class ApiServer {
   private server: Server | null = null
   private wss: WebSocketServer | null = null
   private readonly token: Buffer
-  private readonly sessions: UiSessions
-  private url = ''
+  private readonly gate: UiGate
   private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
   private readonly onTyping = (event: object): void => { this.broadcast({ type: 'typing', ...event }) }
   private readonly onPresence = (event: object): void => { this.broadcast({ type: 'presence', ...event }) }
@@ -41,22 +40,16 @@ export class ApiServer {
 
   constructor (private readonly node: OutpostNode, private readonly init: ApiServerInit) {
     this.token = Buffer.from(init.token)
-    this.sessions = new UiSessions(init.sessionsFile)
+    this.gate = new UiGate(init.sessionsFile)
   }
 
   /** A link that opens the UI signed in: good once, for a day (`outpost ui` makes another). */
   signInLink (): string {
-    return `${this.url}/signin?code=${this.sessions.newCode()}`
-  }
-
-  /** The session cookie's name: cookies are per host, not per port, and each node has its own. */
-  private get cookieName (): string {
-    return `outpost_session_${new URL(this.url).port}`
+    return this.gate.signInLink()
   }
 
   /** Listens and returns the base URL, e.g. http://127.0.0.1:4610 */
   async start (): Promise<string> {
-    await this.sessions.load()
     const server = createServer((req, res) => { this.handle(req, res).catch(err => { this.fail(res, err) }) })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
     server.on('upgrade', (req, socket, head) => {
@@ -81,8 +74,9 @@ export class ApiServer {
     this.node.on('file', this.onFile)
     const address = server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-    this.url = `http://${host}:${address.port}`
-    return this.url
+    const url = `http://${host}:${address.port}`
+    await this.gate.open(url)
+    return url
   }
 
   async stop (): Promise<void> {
@@ -126,8 +120,7 @@ export class ApiServer {
       throw new UnauthorizedError(`requests from origin ${origin} are refused`)
     }
     // The UI's session cookie (SameSite=Strict, so other sites' pages cannot send it).
-    const session = this.sessionOf(req)
-    if (session != null && this.sessions.check(session)) return
+    if (this.gate.signedIn(req)) return
     const header = req.headers.authorization ?? ''
     const url = new URL(req.url ?? '/', 'http://x')
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('token') ?? ''))
@@ -136,57 +129,9 @@ export class ApiServer {
     }
   }
 
-  private sessionOf (req: IncomingMessage): string | undefined {
-    const prefix = `${this.cookieName}=`
-    for (const part of (req.headers.cookie ?? '').split(';')) {
-      const item = part.trim()
-      if (item.startsWith(prefix)) return item.slice(prefix.length)
-    }
-    return undefined
-  }
-
-  /** GET /signin?code=...: the one-time code becomes a session cookie, and the page opens without it. */
-  private async signIn (url: URL, res: ServerResponse): Promise<void> {
-    const id = await this.sessions.redeem(url.searchParams.get('code') ?? '')
-    if (id == null) {
-      res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
-      res.end('<!doctype html><meta charset="utf-8"><title>Outpost</title><p>This sign-in link was used already or has expired. Run <code>outpost ui</code> for a new one.</p>\n')
-      return
-    }
-    res.writeHead(303, {
-      location: '/',
-      'set-cookie': `${this.cookieName}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${30 * 24 * 3600}`,
-      'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer'
-    })
-    res.end()
-  }
-
-  /** The requests about the browser session itself; true when `req` was one of them. */
-  private async session (req: IncomingMessage, url: URL, res: ServerResponse): Promise<boolean> {
-    if (req.method === 'GET' && url.pathname === '/signin') {
-      await this.signIn(url, res)
-      return true
-    }
-    if (req.method === 'POST' && url.pathname === '/v1/ui/link') {
-      this.authorize(req)
-      this.reply(res, 201, { ui: this.signInLink() })
-      return true
-    }
-    if (req.method === 'POST' && url.pathname === '/v1/ui/signout') {
-      this.authorize(req)
-      const id = this.sessionOf(req)
-      if (id != null) await this.sessions.end(id)
-      res.setHeader('set-cookie', `${this.cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`)
-      this.reply(res, 200, { signedOut: true })
-      return true
-    }
-    return false
-  }
-
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (await this.session(req, url, res)) return
+    if (await this.gate.handle(req, url, res, r => { this.authorize(r) }, (r, status, body) => { this.reply(r, status, body) })) return
     // The UI's files are the same for everyone; what they show comes from /v1, which is guarded.
     if (req.method === 'GET' && !url.pathname.startsWith('/v1/')) {
       await serveUi(url.pathname, res, this.init.uiDir)

@@ -57,19 +57,23 @@ export const commands: Record<string, Command> = {
     }
   },
   start: {
-    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--max-file-size SIZE] [--passphrase-file FILE]',
-    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase); --max-file-size: the largest file sent or fetched (default 4GiB)',
-    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'max-file-size', 'passphrase-file'],
+    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--max-file-size SIZE] [--passphrase-file FILE | --unlock-in-browser]',
+    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase: from a file, the terminal, or with --unlock-in-browser the UI); --max-file-size: the largest file sent or fetched (default 4GiB)',
+    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'max-file-size', 'passphrase-file', 'unlock-in-browser'],
     args: 0,
     // After a clean stop libp2p may leave a timer of up to a second behind; everything is
     // flushed and closed by then, so there is nothing to wait for.
     exitWhenDone: true,
     run: async ({ values, dataDir }) => {
       const { runStart } = await import('./start.js')
-      await withPassphrase(str(values['passphrase-file']), async passphrase => {
+      const inBrowser = values['unlock-in-browser'] === true
+      if (inBrowser && values['passphrase-file'] != null) throw new InvalidRequestError('give --passphrase-file or --unlock-in-browser, not both')
+      const withIt = inBrowser ? async (run: (p: string | undefined) => Promise<void>) => { await run(undefined) } : async (run: (p: string | undefined) => Promise<void>) => { await withPassphrase(str(values['passphrase-file']), run) }
+      await withIt(async passphrase => {
         await runStart({
           dataDir,
           passphrase,
+          unlockInBrowser: inBrowser,
           listen: values.listen as string[] | undefined,
           peers: values.peer as string[] | undefined,
           api: str(values.api),

@@ -16,6 +16,7 @@ const OPTIONS = {
   peer: { type: 'string', multiple: true },
   api: { type: 'string' },
   'no-mdns': { type: 'boolean' },
+  'unlock-in-browser': { type: 'boolean' },
   'sync-interval': { type: 'string' },
   limit: { type: 'string' },
   'reply-to': { type: 'string' },

@@ -6,6 +6,8 @@ import { DataDir } from '../data-dir.js'
 import { InvalidRequestError } from '../errors.js'
 import { DEFAULT_LISTEN } from '../host.js'
 import { OutpostNode } from '../outpost-node.js'
+import { readVaultFile } from '../vault.js'
+import { unlockInBrowser } from './unlock.js'
 
 const log = logger('outpost:cli')
 
@@ -13,6 +15,8 @@ export interface StartOptions {
   dataDir: DataDir
   /** the data directory's passphrase (see vault.ts) */
   passphrase?: string
+  /** an encrypted data directory without `passphrase`: the UI asks for it (see unlock.ts) */
+  unlockInBrowser?: boolean
   listen?: string[]
   peers?: string[]
   api?: string
@@ -44,7 +48,16 @@ export function parseApiAddress (text: string | undefined): { host: string, port
  * (everything flushed to disk). Prints one JSON ready line on stdout when ready.
  */
 export async function runStart (options: StartOptions): Promise<void> {
-  const api = parseApiAddress(options.api)
+  let api = parseApiAddress(options.api)
+  let passphrase = options.passphrase
+  if (options.unlockInBrowser === true && passphrase == null && await readVaultFile(options.dataDir.vaultFile) != null) {
+    const unlocked = await unlockInBrowser(options.dataDir, api, ui => {
+      process.stdout.write(JSON.stringify({ ready: false, locked: true, ui }) + '\n')
+      process.stderr.write(`\nOutpost's data directory is encrypted. Open the UI to give its passphrase:\n  ${ui}\n\n`)
+    })
+    passphrase = unlocked.passphrase
+    api = { ...api, port: unlocked.port }
+  }
   const peers = (options.peers ?? []).map(p => parsePeerAddress(p, '--peer'))
   // Benchmarks only: the same node with signatures and encryption off, to measure their cost.
   const insecure = process.env.OUTPOST_BENCH_INSECURE === '1'
@@ -53,7 +66,7 @@ export async function runStart (options: StartOptions): Promise<void> {
   const node = await OutpostNode.create({
     insecure,
     dataDir: options.dataDir.path,
-    passphrase: options.passphrase,
+    passphrase,
     listen: options.listen,
     peers,
     mdns: options.mdns,

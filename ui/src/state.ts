@@ -7,8 +7,11 @@ import { api, ApiError, Events, type GroupSummary, type Status } from './api.js'
  * and re-renders when they change; it loads its own details through the API.
  */
 export const me = signal<Status | null>(null)
-/** 'checking' until the first answer; 'signed-out' when the node refused (no session). */
-export const session = signal<'checking' | 'signed-in' | 'signed-out'>('checking')
+/**
+ * 'checking' until the first answer; 'signed-out' when the node refused (no session);
+ * 'locked' while an encrypted data directory waits for its passphrase (shell/unlock.tsx).
+ */
+export const session = signal<'checking' | 'signed-in' | 'signed-out' | 'locked'>('checking')
 export const groups = signal<GroupSummary[]>([])
 export const selectedGroup = signal<string | null>(null)
 export const connected = signal(false)
@@ -36,6 +39,7 @@ export async function refresh (): Promise<void> {
     if (selectedGroup.value == null && list.length > 0) selectedGroup.value = list[0].groupId
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) session.value = 'signed-out'
+    else if (err instanceof ApiError && err.status === 423) session.value = 'locked'
     else throw err
   }
 }

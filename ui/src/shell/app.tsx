@@ -3,6 +3,7 @@ import { strings } from '../i18n.js'
 import { connected, selectedGroup, session } from '../state.js'
 import { SidePanel } from './side-panel.js'
 import { Sidebar } from './sidebar.js'
+import { Unlock } from './unlock.js'
 
 const t = strings({
   en: {
@@ -23,6 +24,7 @@ const t = strings({
 
 export function App () {
   if (session.value === 'checking') return <div class="splash" role="status">{t('loading')}</div>
+  if (session.value === 'locked') return <Unlock />
   if (session.value === 'signed-out') {
     return (
       <div class="splash">
