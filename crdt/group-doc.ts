@@ -332,6 +332,20 @@ export class GroupDoc {
     return limit === undefined ? this.sorted.slice() : this.sorted.slice(Math.max(0, this.sorted.length - limit))
   }
 
+  /**
+   * A page of history, oldest first: up to `limit` messages just before message `before`
+   * (scrolling back), or about `limit` centred on message `around` (a search result in its
+   * context). Null when the message is not in the history.
+   */
+  page (limit: number, at: { before: string } | { around: string }): ChatMessage[] | null {
+    const id = 'before' in at ? at.before : at.around
+    const index = this.sorted.findIndex(m => m.id === id)
+    if (index < 0) return null
+    if ('before' in at) return this.sorted.slice(Math.max(0, index - limit), index)
+    const from = Math.max(0, Math.min(index - Math.floor(limit / 2), this.sorted.length - limit))
+    return this.sorted.slice(from, from + limit)
+  }
+
   onMessages (listener: MessagesListener): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { dmGroupId, isMessageId, NotAllowedError, type ChatMessage, type FileRef, type GroupId, type HybridClock, type MessageId } from '../crdt/index.js'
 import type { BoxBook } from './box-book.js'
-import { InvalidRequestError } from './errors.js'
+import { InvalidRequestError, UnknownMessageError } from './errors.js'
 import { exportedFilePath, exportHtml, exportJson, type ExportedMessage, type ExportFormat, type GroupExport } from './export.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
@@ -12,6 +12,8 @@ import type { SyncGroup, SyncService } from './sync.js'
 import { writeDmCreate, type Me } from './trust/actions.js'
 
 const log = logger('outpost:conversations')
+/** Messages in a page of history when the caller does not say. */
+const DEFAULT_PAGE = 50
 
 export interface ConversationsComponents {
   groups: GroupRegistry
@@ -45,12 +47,18 @@ export class Conversations {
   }
 
   /** The latest `limit` messages of a group (all when omitted), oldest first. */
-  history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] {
+  /** The latest messages, or (with `before` or `around`, a message id) a page further back. */
+  history (groupId: string, options: { limit?: number, before?: string, around?: string } = {}): HistoryEntry[] {
     const group = this.components.groups.require(groupId)
     if (options.limit != null && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
       throw new InvalidRequestError('limit must be a non-negative integer')
     }
-    return group.doc.latest(options.limit).map(m => this.entry(m))
+    if (options.before != null && options.around != null) throw new InvalidRequestError('give before or around, not both')
+    const id = options.before ?? options.around
+    if (id == null) return group.doc.latest(options.limit).map(m => this.entry(m))
+    const page = group.doc.page(options.limit ?? DEFAULT_PAGE, options.before != null ? { before: id } : { around: id })
+    if (page == null) throw new UnknownMessageError(`no message ${id} in group ${groupId}`)
+    return page.map(m => this.entry(m))
   }
 
   /**

@@ -356,7 +356,7 @@ export class OutpostNode extends EventEmitter {
     return await this.conversations.dm(who, text)
   }
 
-  history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] { return this.conversations.history(groupId, options) }
+  history (groupId: string, options: { limit?: number, before?: string, around?: string } = {}): HistoryEntry[] { return this.conversations.history(groupId, options) }
   thread (groupId: string, messageId: string): HistoryEntry[] { return this.conversations.thread(groupId, messageId) }
   pins (groupId: string): HistoryEntry[] { return this.conversations.pins(groupId) }
   receipts (groupId: string): ReturnType<Conversations['receipts']> { return this.conversations.receipts(groupId) }

@@ -56,6 +56,13 @@ function optionalBool (query: URLSearchParams, name: string): boolean | undefine
   return raw === 'true'
 }
 
+function messageIdParam (query: URLSearchParams, name: string): string | undefined {
+  const raw = query.get(name)
+  if (raw == null) return undefined
+  if (!/^[0-9a-f]{24}$/.test(raw)) throw new InvalidRequestError(`${name} must be a message id (24 hex digits)`)
+  return raw
+}
+
 /** The local API's endpoints; documented in README.md. */
 export const routes: Route[] = [
   {
@@ -147,7 +154,7 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
-    run: (node, { params, query }) => node.history(params[0], { limit: optionalInt(query, 'limit') })
+    run: (node, { params, query }) => node.history(params[0], { limit: optionalInt(query, 'limit'), before: messageIdParam(query, 'before'), around: messageIdParam(query, 'around') })
   },
   {
     method: 'POST',
