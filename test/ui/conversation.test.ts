@@ -121,6 +121,23 @@ describe('UI: the conversation between two nodes', function () {
     await row(a, 'notes.txt').waitFor({ timeout: 30_000 })
   })
 
+  it('works from the keyboard: arrows move between messages, Tab reaches their actions, Escape returns to the composer', async () => {
+    const box = a.getByRole('textbox', { name: 'Message' })
+    await box.fill('keyboard check')
+    await box.press('Enter')
+    await row(a, 'keyboard check').waitFor()
+    await a.getByTestId('history').focus()
+    await a.keyboard.press('End')
+    const focused = await a.evaluate(() => document.activeElement?.closest('li.message')?.textContent ?? '')
+    assert.match(focused, /keyboard check/)
+    await a.keyboard.press('Tab')
+    assert.equal(await a.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply')
+    await a.keyboard.press('Enter')
+    await a.getByText('Replying to Ann').waitFor()
+    await a.keyboard.press('Escape')
+    assert.equal(await a.getByText('Replying to Ann').count(), 0)
+  })
+
   it('older messages load when the history is scrolled to the top', async () => {
     const { groupId: big } = await ann.call<{ groupId: string }>('POST', '/v1/groups', { name: 'Logbook' })
     for (let i = 0; i < 160; i++) await ann.call('POST', `/v1/groups/${big}/messages`, { text: `entry ${i}` })

@@ -96,6 +96,27 @@ export function Conversation ({ groupId }: { groupId: string }) {
   }
 
   const jump = (id: string): void => { focusMessage.value = { groupId, messageId: id } }
+
+  // Keyboard: arrows move between messages (a focused message shows its actions, reached by
+  // Tab); Home and End go to the loaded ends; Escape goes back to the composer.
+  const onKeyDown = (e: KeyboardEvent): void => {
+    const rows = [...(list.current?.querySelectorAll<HTMLElement>('li.message') ?? [])]
+    if (rows.length === 0) return
+    const current = rows.findIndex(r => r.contains(document.activeElement))
+    let next: number | null = null
+    if (e.key === 'ArrowDown') next = current < 0 ? rows.length - 1 : Math.min(rows.length - 1, current + 1)
+    else if (e.key === 'ArrowUp') next = current < 0 ? rows.length - 1 : Math.max(0, current - 1)
+    else if (e.key === 'Home') next = 0
+    else if (e.key === 'End') next = rows.length - 1
+    else if (e.key === 'Escape') {
+      list.current?.closest('.conversation')?.querySelector<HTMLElement>('.composer textarea')?.focus()
+      return
+    }
+    if (next == null || (e.target as HTMLElement).closest('textarea, input') != null) return
+    e.preventDefault()
+    rows[next].focus()
+    rows[next].scrollIntoView({ block: 'nearest' })
+  }
   const byId = new Map(messages.map(m => [m.id, m]))
   const last = messages[messages.length - 1]
   const seen = last == null ? [] : receipts.filter(r => r.peerId !== me.value?.peerId && r.peerId !== last.author && (r.upTo === last.id || r.ts >= last.ts))
@@ -116,7 +137,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
         <h1>{summary?.dm != null ? `@ ${summary.name}` : `# ${summary?.name ?? ''}`}</h1>
         <button class="icon-button" aria-label={t('pinnedMessages')} title={t('pinnedMessages')} onClick={() => { panel.value = { kind: 'pins', groupId } }}>📌</button>
       </header>
-      <div class="history" ref={list} data-testid="history" role="log" aria-label={t('history')} tabIndex={0} onScroll={onScroll}>
+      <div class="history" ref={list} data-testid="history" role="log" aria-label={t('history')} tabIndex={0} onScroll={onScroll} onKeyDown={onKeyDown}>
         <p class="history-edge">{atStart ? t('beginning') : t('olderLoading')}</p>
         <ol class="messages">
           {messages.map((m, i) => (
