@@ -338,14 +338,14 @@ export class Events {
 
 // ---------------------------------------------------------------- statistics
 
-export interface Summary { n: number, mean: number, p50: number, p90: number, p99: number, max: number, min: number }
+export interface Summary { n: number, mean: number, p50: number, p90: number, p95: number, p99: number, max: number, min: number }
 
 /** Nearest-rank percentiles. */
 export function summarize (values: number[]): Summary {
   const s = [...values].sort((a, b) => a - b)
   const n = s.length
   const at = (p: number): number => n === 0 ? NaN : s[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]
-  return { n, mean: n === 0 ? NaN : s.reduce((a, b) => a + b, 0) / n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: n === 0 ? NaN : s[n - 1], min: n === 0 ? NaN : s[0] }
+  return { n, mean: n === 0 ? NaN : s.reduce((a, b) => a + b, 0) / n, p50: at(0.5), p90: at(0.9), p95: at(0.95), p99: at(0.99), max: n === 0 ? NaN : s[n - 1], min: n === 0 ? NaN : s[0] }
 }
 
 export function median (values: number[]): number { return summarize(values).p50 }

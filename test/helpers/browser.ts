@@ -12,7 +12,8 @@ export const CHROMIUM = process.env.OUTPOST_CHROMIUM ?? '/usr/bin/chromium'
 /** Where the tests write the screenshots the README shows. */
 export const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots')
 
-export async function launchBrowser (): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (the UI benchmark unties frames from the display's 60 Hz). */
+export async function launchBrowser (extraArgs: string[] = []): Promise<Browser> {
   try {
     await access(CHROMIUM)
   } catch {
@@ -23,7 +24,7 @@ export async function launchBrowser (): Promise<Browser> {
     headless: true,
     // No sandbox as root; and no background traffic: this machine has no internet, and
     // Chromium must send nothing outside loopback.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps']
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps', ...extraArgs]
   })
 }
 

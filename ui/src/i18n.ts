@@ -33,11 +33,24 @@ export function strings<K extends string> (dict: { en: Record<K, string>, zh: Re
   }
 }
 
-/** Dates and numbers in the interface's language. */
+// Formatters are made once per language: making one per call costs more than a row's render.
+const formatters = new Map<string, Intl.DateTimeFormat>()
+function formatter (kind: 'time' | 'day'): Intl.DateTimeFormat {
+  const key = `${lang.value}/${kind}`
+  let f = formatters.get(key)
+  if (f == null) {
+    const locale = lang.value === 'zh' ? 'zh-CN' : 'en-GB'
+    f = new Intl.DateTimeFormat(locale, kind === 'time' ? { hour: '2-digit', minute: '2-digit' } : { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' })
+    formatters.set(key, f)
+  }
+  return f
+}
+
+/** Dates in the interface's language. */
 export function formatTime (ms: number): string {
-  return new Date(ms).toLocaleTimeString(lang.value === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' })
+  return formatter('time').format(ms)
 }
 
 export function formatDay (ms: number): string {
-  return new Date(ms).toLocaleDateString(lang.value === 'zh' ? 'zh-CN' : 'en-GB', { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' })
+  return formatter('day').format(ms)
 }

@@ -1,5 +1,5 @@
 import { Fragment } from 'preact'
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api, type Message } from '../api.js'
 import { formatDay } from '../i18n.js'
 import { events, focusMessage, groups, me, panel } from '../state.js'
@@ -30,7 +30,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
   const lastRead = useRef<string | null>(null)
   const summary = groups.value.find(g => g.groupId === groupId)
   const moderator = summary?.role === 'owner' || summary?.role === 'admin'
-  const nameOf = (peerId: string): string => members.find(m => m.peerId === peerId)?.name ?? peerId.slice(-6)
+  const nameOf = useCallback((peerId: string): string => members.find(m => m.peerId === peerId)?.name ?? peerId.slice(-6), [members])
 
   useEffect(() => {
     api<Member[]>('GET', `/v1/groups/${groupId}/members`).then(setMembers, console.error)
@@ -95,7 +95,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
     }
   }
 
-  const jump = (id: string): void => { focusMessage.value = { groupId, messageId: id } }
+  const jump = useCallback((id: string): void => { focusMessage.value = { groupId, messageId: id } }, [groupId])
 
   // Keyboard: arrows move between messages (a focused message shows its actions, reached by
   // Tab); Home and End go to the loaded ends; Escape goes back to the composer.
@@ -117,7 +117,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
     rows[next].focus()
     rows[next].scrollIntoView({ block: 'nearest' })
   }
-  const byId = new Map(messages.map(m => [m.id, m]))
+  const byId = useMemo(() => new Map(messages.map(m => [m.id, m])), [messages])
   const last = messages[messages.length - 1]
   const seen = last == null ? [] : receipts.filter(r => r.peerId !== me.value?.peerId && r.peerId !== last.author && (r.upTo === last.id || r.ts >= last.ts))
   const typers = [...typing.keys()].map(nameOf)

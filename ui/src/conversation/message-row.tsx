@@ -1,3 +1,4 @@
+import { memo } from 'preact/compat'
 import { useState } from 'preact/hooks'
 import { api, type Message } from '../api.js'
 import { formatTime } from '../i18n.js'
@@ -19,8 +20,19 @@ interface Props {
   highlighted: boolean
 }
 
-/** One message: its text or file, its reactions, and what can be done with it. */
-export function MessageRow ({ groupId, message: m, parent, moderator, nameOf, onReply, onJump, highlighted }: Props) {
+/**
+ * One message: its text or file, its reactions, and what can be done with it. Rendered
+ * again only when its props change: a page of older messages coming in leaves the rows
+ * already shown alone (see `same`).
+ */
+export const MessageRow = memo(MessageRowView, same)
+
+function same (a: Props, b: Props): boolean {
+  return a.message === b.message && a.parent === b.parent && a.highlighted === b.highlighted && a.moderator === b.moderator &&
+    a.groupId === b.groupId && a.nameOf === b.nameOf && a.onReply === b.onReply && a.onJump === b.onJump
+}
+
+function MessageRowView ({ groupId, message: m, parent, moderator, nameOf, onReply, onJump, highlighted }: Props) {
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState(m.text)
   const [picking, setPicking] = useState(false)
