@@ -10,6 +10,8 @@ export interface Profile {
   name: string
   title?: string
   department?: string
+  /** the name was made up from the system's user name, not chosen: the UI asks for one */
+  unnamed?: true
 }
 
 export interface Identity {
@@ -74,10 +76,19 @@ export async function initIdentity (kv: KvStore, name?: string): Promise<Identit
   const existing = await kv.get(PROFILE)
   const profile: Profile = existing != null && name == null
     ? JSON.parse(Buffer.from(existing).toString('utf8')) as Profile
-    : { name: checkName(name ?? defaultName()) }
+    : { name: checkName(name ?? defaultName()), ...(name == null ? { unnamed: true as const } : {}) }
   await kv.batch([
     { type: 'put', key: KEY, value: privateKeyToProtobuf(privateKey) },
     { type: 'put', key: PROFILE, value: Buffer.from(JSON.stringify(profile)) }
   ])
   return { privateKey, profile, box: await loadBox(kv) }
+}
+
+/** Sets the display name (chosen now); the key and the rest of the profile stay. */
+export async function saveProfileName (kv: KvStore, identity: Identity, name: string): Promise<Profile> {
+  const profile: Profile = { ...identity.profile, name: checkName(name) }
+  delete profile.unnamed
+  await kv.batch([{ type: 'put', key: PROFILE, value: Buffer.from(JSON.stringify(profile)) }])
+  identity.profile = profile
+  return profile
 }

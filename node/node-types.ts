@@ -12,6 +12,17 @@ export interface MemberSummary {
   connected: boolean
   self: boolean
   safetyNumber: string
+  /** ms when this node last completed a sync of this group with the member (since it started) */
+  lastSync?: number
+}
+
+/** GET /v1/network: the members of this node's groups (not itself) and how they are reached. */
+export interface NetworkSummary {
+  /** members connected now, and all members (each person once, over every group) */
+  reachable: number
+  total: number
+  members: Array<{ peerId: string, name?: string, connected: boolean, lastSeen?: number, problem?: string }>
+  groups: Array<{ groupId: string, name: string, dm?: string, members: Array<{ peerId: string, lastSync?: number }> }>
 }
 
 export interface InviteOptions {

@@ -16,7 +16,7 @@ import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
 import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
-import { initIdentity, loadIdentity, type Identity } from './identity.js'
+import { initIdentity, loadIdentity, saveProfileName, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
 import { SyncService } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
@@ -28,7 +28,7 @@ import { GroupAdmin } from './group-admin.js'
 import { resolvePeer } from './names.js'
 import { GroupMembership } from './group-membership.js'
 import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
-import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
+import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent, NetworkSummary } from './node-types.js'
 import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
@@ -232,6 +232,16 @@ export class OutpostNode extends EventEmitter {
 
   get peerId (): string { return this.host.peerId.toString() }
   get name (): string { return this.identity.profile.name }
+  /** false until someone chose the display name (`init --name`, or POST /v1/profile) */
+  get named (): boolean { return this.identity.profile.unnamed !== true }
+
+  /** Sets this user's display name; peers learn it at the next sync, which starts now. */
+  async setName (name: string): Promise<{ name: string }> {
+    this.assertRunning()
+    const profile = await saveProfileName(this.kv, this.identity, name)
+    this.sync.syncAll()
+    return { name: profile.name }
+  }
   get addrs (): string[] { return this.host.getMultiaddrs().map(a => a.toString()) }
   get running (): boolean { return this.state === 'running' }
 
@@ -396,7 +406,43 @@ export class OutpostNode extends EventEmitter {
   }
 
   members (groupId: string): MemberSummary[] {
-    return this.admin.members(groupId)
+    return this.admin.members(groupId).map(m => {
+      const lastSync = m.self ? undefined : this.sync.lastSynced(m.peerId, groupId as GroupId)
+      return lastSync != null ? { ...m, lastSync } : m
+    })
+  }
+
+  /**
+   * Who of the members of this node's groups is reachable now, when each was last seen,
+   * and when this node last synced each group with each of them: what the UI shows so
+   * that a partition is not mistaken for silence.
+   */
+  network (): NetworkSummary {
+    const book = new Map(this.peers().map(p => [p.peerId, p]))
+    const connectedNow = new Set(this.host.getConnections().map(c => c.remotePeer.toString()))
+    const people = new Map<string, NetworkSummary['members'][number]>()
+    const groups = this.listGroups().filter(g => g.role != null).map(g => {
+      const members = this.members(g.groupId).filter(m => !m.self)
+      for (const m of members) {
+        if (people.has(m.peerId)) continue
+        const peer = book.get(m.peerId)
+        people.set(m.peerId, {
+          peerId: m.peerId,
+          ...(m.name != null ? { name: m.name } : {}),
+          connected: connectedNow.has(m.peerId),
+          ...(peer?.lastSeen != null ? { lastSeen: peer.lastSeen } : {}),
+          ...(peer?.problem != null ? { problem: peer.problem } : {})
+        })
+      }
+      return {
+        groupId: g.groupId,
+        name: g.name,
+        ...(g.dm != null ? { dm: g.dm } : {}),
+        members: members.map(m => ({ peerId: m.peerId, ...(m.lastSync != null ? { lastSync: m.lastSync } : {}) }))
+      }
+    })
+    const members = [...people.values()]
+    return { reachable: members.filter(m => m.connected).length, total: members.length, members, groups }
   }
 
   /** Removes a member and rotates the group key; resolves once the change is on disk. */

@@ -102,6 +102,8 @@ export class SyncService {
   private readonly lastSoon = new Map<string, number>()
   /** aborts exchanges in flight when the service stops */
   private shutdown = new AbortController()
+  /** per peer, per group: when the last exchange that covered the group completed */
+  private readonly synced = new Map<string, Map<GroupId, number>>()
   /** peers whose last exchanges failed: how often in a row, and until when to hold off */
   private readonly failing = new Map<string, { count: number, until: number }>()
 
@@ -209,6 +211,21 @@ export class SyncService {
     await this.exchange(stream, peer, signal)
   }
 
+  /** When this node last completed a sync of `groupId` with `peer` (ms), if ever since it started. */
+  lastSynced (peer: string, groupId: GroupId): number | undefined {
+    return this.synced.get(peer)?.get(groupId)
+  }
+
+  private recordSynced (peer: string, groupIds: GroupId[]): void {
+    let groups = this.synced.get(peer)
+    if (groups == null) {
+      groups = new Map()
+      this.synced.set(peer, groups)
+    }
+    const now = Date.now()
+    for (const id of groupIds) groups.set(id, now)
+  }
+
   private failed (peer: PeerId): void {
     this.stats.failures++
     const count = (this.failing.get(peer.toString())?.count ?? 0) + 1
@@ -267,6 +284,7 @@ export class SyncService {
       await Promise.all([reading, writing])
       await stream.close({ signal })
       this.stats.exchanges++
+      this.recordSynced(who, hello.groups.map(g => g.groupId).filter(id => ours.get(id)?.isMember(who) === true))
       this.failing.delete(peer.toString())
     } catch (err) {
       this.failed(peer)

@@ -68,7 +68,7 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/status$/,
-    run: node => ({ peerId: node.peerId, name: node.name, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length, maxFileBytes: node.files.maxFileBytes })
+    run: node => ({ peerId: node.peerId, name: node.name, named: node.named, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length, maxFileBytes: node.files.maxFileBytes })
   },
   {
     method: 'POST',
@@ -245,5 +245,7 @@ export const routes: Route[] = [
     }
   },
   { method: 'GET', path: /^\/v1\/peers$/, run: node => node.peers() },
+  { method: 'POST', path: /^\/v1\/profile$/, run: async (node, { body }) => await node.setName(stringField(body, 'name')) },
+  { method: 'GET', path: /^\/v1\/network$/, run: node => node.network() },
   { method: 'GET', path: /^\/v1\/peers\/([^/]+)$/, run: (node, { params }) => node.whois(params[0]) }
 ]

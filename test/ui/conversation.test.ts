@@ -134,6 +134,7 @@ describe('UI: the conversation between two nodes', function () {
     assert.equal(await a.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply')
     await a.keyboard.press('Enter')
     await a.getByText('Replying to Ann').waitFor()
+    await a.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Message')
     await a.keyboard.press('Escape')
     assert.equal(await a.getByText('Replying to Ann').count(), 0)
   })
