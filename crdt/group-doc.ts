@@ -332,6 +332,22 @@ export class GroupDoc {
     return limit === undefined ? this.sorted.slice() : this.sorted.slice(Math.max(0, this.sorted.length - limit))
   }
 
+  /**
+   * One page of the history, oldest first, found by binary search (no copy of the whole
+   * list): the `limit` messages just before `before`, just after `after`, or centred on
+   * `around` (the message itself included). An id this replica does not show gives [].
+   */
+  page (anchor: { before?: MessageId, after?: MessageId, around?: MessageId }, limit: number): ChatMessage[] {
+    const id = anchor.before ?? anchor.after ?? anchor.around
+    const message = id != null ? this.byId.get(id) : undefined
+    if (message == null) return []
+    const at = this.indexOf(message)
+    if (anchor.before != null) return this.sorted.slice(Math.max(0, at - limit), at)
+    if (anchor.after != null) return this.sorted.slice(at + 1, at + 1 + limit)
+    const start = Math.max(0, at - Math.floor(limit / 2))
+    return this.sorted.slice(start, start + Math.max(1, limit))
+  }
+
   onMessages (listener: MessagesListener): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }

@@ -13,6 +13,9 @@ import { writeDmCreate, type Me } from './trust/actions.js'
 
 const log = logger('outpost:conversations')
 
+/** Which page of a history: the latest, or next to (or around) one message. */
+export interface HistoryPage { limit?: number, before?: string, after?: string, around?: string }
+
 export interface ConversationsComponents {
   groups: GroupRegistry
   me: Me
@@ -44,13 +47,24 @@ export class Conversations {
     return historyEntry(m, this.components.me.peerId, this.components.nameOf)
   }
 
-  /** The latest `limit` messages of a group (all when omitted), oldest first. */
-  history (groupId: string, options: { limit?: number } = {}): HistoryEntry[] {
+  /**
+   * The latest `limit` messages of a group (all when omitted), oldest first; or, with
+   * `before`, `after` or `around` (a message id), the page next to or around that message
+   * (`limit` defaults to 100 there). An anchor this node does not show is a bad request.
+   */
+  history (groupId: string, options: HistoryPage = {}): HistoryEntry[] {
     const group = this.components.groups.require(groupId)
     if (options.limit != null && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
       throw new InvalidRequestError('limit must be a non-negative integer')
     }
-    return group.doc.latest(options.limit).map(m => this.entry(m))
+    const anchors = [options.before, options.after, options.around].filter(a => a != null)
+    if (anchors.length === 0) return group.doc.latest(options.limit).map(m => this.entry(m))
+    if (anchors.length > 1) throw new InvalidRequestError('give one of before, after and around')
+    const anchor = anchors[0] as string
+    if (!isMessageId(anchor)) throw new InvalidRequestError(`${anchor} is not a message id`)
+    this.withMessage(group, anchor)
+    return group.doc.page({ before: options.before as MessageId | undefined, after: options.after as MessageId | undefined, around: options.around as MessageId | undefined }, options.limit ?? 100)
+      .map(m => this.entry(m))
   }
 
   /**

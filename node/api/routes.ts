@@ -147,7 +147,12 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
-    run: (node, { params, query }) => node.history(params[0], { limit: optionalInt(query, 'limit') })
+    run: (node, { params, query }) => node.history(params[0], {
+      limit: optionalInt(query, 'limit'),
+      before: query.get('before') ?? undefined,
+      after: query.get('after') ?? undefined,
+      around: query.get('around') ?? undefined
+    })
   },
   {
     method: 'POST',
