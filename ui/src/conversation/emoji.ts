@@ -1,0 +1,6 @@
+/** The emoji the picker offers: shipped in the bundle, nothing fetched. */
+export const EMOJI: readonly string[] = [
+  '👍', '👎', '❤️', '😂', '😊', '😮', '😢', '🙏', '🎉', '🔥', '✅', '❌',
+  '👀', '🤔', '👏', '💯', '🚀', '⚠️', '📌', '👌', '🙂', '😅', '😎', '🤝',
+  '💪', '⏰', '📎', '📍', '☕', '🌧️', '☀️', '🛰️', '📡', '🧭', '🗺️', '🔋'
+]
