@@ -1,3 +1,4 @@
+import { createPortal } from 'preact/compat'
 import { useEffect, useRef } from 'preact/hooks'
 import { strings } from '../i18n.js'
 import { EMOJI } from './emoji.js'
@@ -27,12 +28,14 @@ export function EmojiPicker ({ anchor, onPick, onClose }: { anchor: HTMLElement,
   }, [])
 
   const close = (): void => { onClose(); anchor.focus() }
-  return (
+  // In a portal: a row of the virtual list is transformed, which would make `fixed` relative to it.
+  return createPortal(
     <div class="emoji-picker" ref={box} role="dialog" aria-label={t('label')} style={{ left: `${left}px`, top: `${top}px`, width: `${width}px` }}
       onKeyDown={e => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close() } }}>
       {EMOJI.map(emoji => (
         <button type="button" key={emoji} class="emoji-choice" aria-label={emoji} onClick={() => { onPick(emoji); close() }}>{emoji}</button>
       ))}
-    </div>
+    </div>,
+    document.body
   )
 }
