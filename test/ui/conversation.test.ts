@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
-import { launchBrowser, sharedGroup, startUiNode, type UiNode } from '../helpers/browser.js'
+import { launchBrowser, screenshot, sharedGroup, startUiNode, type UiNode } from '../helpers/browser.js'
 import { killAll } from '../helpers/cli.js'
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
@@ -71,6 +71,7 @@ describe('UI: the conversation view', function () {
     await theirs.getByRole('button', { name: /^👍 1, reacted by ann/ }).waitFor({ timeout: 15_000 })
     await theirs.getByRole('button', { name: /^👍 1/ }).click()
     await mine.getByRole('button', { name: /^👍 2/ }).waitFor({ timeout: 15_000 })
+    if (process.env.OUTPOST_SCREENSHOTS != null) await screenshot(a, 'conversation')
 
     // Ann edits her message: Ben sees the new text, marked edited.
     const edited = `Generator check moved to 1500 ${Date.now()}`
