@@ -333,17 +333,19 @@ export class GroupDoc {
   }
 
   /**
-   * A page of history, oldest first: up to `limit` messages just before message `before`
-   * (scrolling back), or about `limit` centred on message `around` (a search result in its
-   * context). Null when the message is not in the history.
+   * One page of the history, oldest first, found by binary search (no copy of the whole
+   * list): the `limit` messages just before `before`, just after `after`, or centred on
+   * `around` (the message itself included). An id this replica does not show gives [].
    */
-  page (limit: number, at: { before: string } | { around: string }): ChatMessage[] | null {
-    const id = 'before' in at ? at.before : at.around
-    const index = this.sorted.findIndex(m => m.id === id)
-    if (index < 0) return null
-    if ('before' in at) return this.sorted.slice(Math.max(0, index - limit), index)
-    const from = Math.max(0, Math.min(index - Math.floor(limit / 2), this.sorted.length - limit))
-    return this.sorted.slice(from, from + limit)
+  page (anchor: { before?: MessageId, after?: MessageId, around?: MessageId }, limit: number): ChatMessage[] {
+    const id = anchor.before ?? anchor.after ?? anchor.around
+    const message = id != null ? this.byId.get(id) : undefined
+    if (message == null) return []
+    const at = this.indexOf(message)
+    if (anchor.before != null) return this.sorted.slice(Math.max(0, at - limit), at)
+    if (anchor.after != null) return this.sorted.slice(at + 1, at + 1 + limit)
+    const start = Math.max(0, at - Math.floor(limit / 2))
+    return this.sorted.slice(start, start + Math.max(1, limit))
   }
 
   onMessages (listener: MessagesListener): () => void {

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { dmGroupId, isMessageId, NotAllowedError, type ChatMessage, type FileRef, type GroupId, type HybridClock, type MessageId } from '../crdt/index.js'
 import type { BoxBook } from './box-book.js'
-import { InvalidRequestError, UnknownMessageError } from './errors.js'
+import { InvalidRequestError } from './errors.js'
 import { exportedFilePath, exportHtml, exportJson, type ExportedMessage, type ExportFormat, type GroupExport } from './export.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
@@ -12,8 +12,9 @@ import type { SyncGroup, SyncService } from './sync.js'
 import { writeDmCreate, type Me } from './trust/actions.js'
 
 const log = logger('outpost:conversations')
-/** Messages in a page of history when the caller does not say. */
-const DEFAULT_PAGE = 50
+
+/** Which page of a history: the latest, or next to (or around) one message. */
+export interface HistoryPage { limit?: number, before?: string, after?: string, around?: string }
 
 export interface ConversationsComponents {
   groups: GroupRegistry
@@ -46,19 +47,24 @@ export class Conversations {
     return historyEntry(m, this.components.me.peerId, this.components.nameOf)
   }
 
-  /** The latest `limit` messages of a group (all when omitted), oldest first. */
-  /** The latest messages, or (with `before` or `around`, a message id) a page further back. */
-  history (groupId: string, options: { limit?: number, before?: string, around?: string } = {}): HistoryEntry[] {
+  /**
+   * The latest `limit` messages of a group (all when omitted), oldest first; or, with
+   * `before`, `after` or `around` (a message id), the page next to or around that message
+   * (`limit` defaults to 100 there). An anchor this node does not show is a bad request.
+   */
+  history (groupId: string, options: HistoryPage = {}): HistoryEntry[] {
     const group = this.components.groups.require(groupId)
     if (options.limit != null && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
       throw new InvalidRequestError('limit must be a non-negative integer')
     }
-    if (options.before != null && options.around != null) throw new InvalidRequestError('give before or around, not both')
-    const id = options.before ?? options.around
-    if (id == null) return group.doc.latest(options.limit).map(m => this.entry(m))
-    const page = group.doc.page(options.limit ?? DEFAULT_PAGE, options.before != null ? { before: id } : { around: id })
-    if (page == null) throw new UnknownMessageError(`no message ${id} in group ${groupId}`)
-    return page.map(m => this.entry(m))
+    const anchors = [options.before, options.after, options.around].filter(a => a != null)
+    if (anchors.length === 0) return group.doc.latest(options.limit).map(m => this.entry(m))
+    if (anchors.length > 1) throw new InvalidRequestError('give one of before, after and around')
+    const anchor = anchors[0] as string
+    if (!isMessageId(anchor)) throw new InvalidRequestError(`${anchor} is not a message id`)
+    this.withMessage(group, anchor)
+    return group.doc.page({ before: options.before as MessageId | undefined, after: options.after as MessageId | undefined, around: options.around as MessageId | undefined }, options.limit ?? 100)
+      .map(m => this.entry(m))
   }
 
   /**

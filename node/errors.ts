@@ -13,9 +13,6 @@ export class MalformedFrameError extends named('MalformedFrameError') {}
 export class UnknownGroupError extends named('UnknownGroupError') {}
 /** No peer with this id or name in the peer book. */
 export class UnknownPeerError extends named('UnknownPeerError') {}
-
-/** No such message in the group (a page asked around or before it). */
-export class UnknownMessageError extends named('UnknownMessageError') {}
 /** An invite string that does not decode. */
 export class InvalidInviteError extends named('InvalidInviteError') {}
 /** A network key file that is not in libp2p's pre-shared key format. */

@@ -22,7 +22,7 @@ import { SyncService } from './sync.js'
 import { SearchService, type NodeSearchOptions, type SearchResult } from './search-service.js'
 import type { ExportFormat } from './export.js'
 import { BoxBook, boxSigningBytes } from './box-book.js'
-import { Conversations } from './conversations.js'
+import { Conversations, type HistoryPage } from './conversations.js'
 import { FileService, type SendFileOptions } from './files/index.js'
 import { GroupAdmin } from './group-admin.js'
 import { resolvePeer } from './names.js'
@@ -366,7 +366,7 @@ export class OutpostNode extends EventEmitter {
     return await this.conversations.dm(who, text)
   }
 
-  history (groupId: string, options: { limit?: number, before?: string, around?: string } = {}): HistoryEntry[] { return this.conversations.history(groupId, options) }
+  history (groupId: string, options: HistoryPage = {}): HistoryEntry[] { return this.conversations.history(groupId, options) }
   thread (groupId: string, messageId: string): HistoryEntry[] { return this.conversations.thread(groupId, messageId) }
   pins (groupId: string): HistoryEntry[] { return this.conversations.pins(groupId) }
   receipts (groupId: string): ReturnType<Conversations['receipts']> { return this.conversations.receipts(groupId) }

@@ -8,7 +8,6 @@ const STATUS: Record<string, number> = {
   NotAllowedError: 403,
   UnknownGroupError: 404,
   UnknownPeerError: 404,
-  UnknownMessageError: 404,
   UnknownFileError: 404,
   NoGroupKeyError: 409,
   FileNotReadyError: 409,

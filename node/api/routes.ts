@@ -154,7 +154,12 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: new RegExp(`^/v1/groups/${GROUP}/messages$`),
-    run: (node, { params, query }) => node.history(params[0], { limit: optionalInt(query, 'limit'), before: messageIdParam(query, 'before'), around: messageIdParam(query, 'around') })
+    run: (node, { params, query }) => node.history(params[0], {
+      limit: optionalInt(query, 'limit'),
+      before: messageIdParam(query, 'before'),
+      after: messageIdParam(query, 'after'),
+      around: messageIdParam(query, 'around')
+    })
   },
   {
     method: 'POST',

@@ -84,24 +84,6 @@ describe('the local API', function () {
     }
   })
 
-  it('pages back through history (before) and opens a message in its context (around)', async () => {
-    const { body: { groupId } } = await call('POST', '/v1/groups', { body: JSON.stringify({ name: 'pages' }) })
-    const ids: string[] = []
-    for (let i = 0; i < 30; i++) ids.push((await call('POST', `/v1/groups/${groupId}/messages`, { body: JSON.stringify({ text: `m${i}` }) })).body.messageId)
-    const latest = (await call('GET', `/v1/groups/${groupId}/messages?limit=10`)).body as Array<{ id: string }>
-    assert.deepEqual(latest.map(m => m.id), ids.slice(20))
-    const older = (await call('GET', `/v1/groups/${groupId}/messages?limit=10&before=${ids[20]}`)).body as Array<{ id: string }>
-    assert.deepEqual(older.map(m => m.id), ids.slice(10, 20))
-    const first = (await call('GET', `/v1/groups/${groupId}/messages?limit=10&before=${ids[3]}`)).body as Array<{ id: string }>
-    assert.deepEqual(first.map(m => m.id), ids.slice(0, 3))
-    const around = (await call('GET', `/v1/groups/${groupId}/messages?limit=6&around=${ids[15]}`)).body as Array<{ id: string }>
-    assert.deepEqual(around.map(m => m.id), ids.slice(12, 18))
-    const end = (await call('GET', `/v1/groups/${groupId}/messages?limit=6&around=${ids[29]}`)).body as Array<{ id: string }>
-    assert.deepEqual(end.map(m => m.id), ids.slice(24))
-    assert.equal((await call('GET', `/v1/groups/${groupId}/messages?before=${'0'.repeat(24)}`)).status, 404)
-    assert.equal((await call('GET', `/v1/groups/${groupId}/messages?before=nope`)).status, 400)
-  })
-
   it('takes a file as raw bytes, answers its status, serves it back, and reports another node\'s fetch as events', async () => {
     const created = await call('POST', '/v1/groups', { body: JSON.stringify({ name: 'files' }) })
     const groupId = created.body.groupId as string

@@ -87,19 +87,23 @@ async function scrollFrames (page: Page, selector: string, ms: number): Promise<
   return await page.evaluate(async ({ selector, ms }) => {
     const el = document.querySelector(selector) as HTMLElement
     const frames: number[] = []
+    // Rows scrolled past (a windowed list keeps few in the DOM at a time).
+    const seen = new Set<string>()
+    const note = (): void => { for (const row of el.querySelectorAll('[data-id], li')) seen.add(row.getAttribute('data-id') ?? `li${seen.size}`) }
     await new Promise<void>(resolve => {
       let last = performance.now()
       const end = last + ms
       const tick = (t: number): void => {
         frames.push(t - last)
         last = t
+        note()
         el.scrollTop = Math.max(0, el.scrollTop - 120)
         if (t < end) requestAnimationFrame(tick)
         else resolve()
       }
       requestAnimationFrame(tick)
     })
-    return { frames: frames.slice(1), rows: el.querySelectorAll('li').length }
+    return { frames: frames.slice(1), rows: seen.size }
   }, { selector, ms })
 }
 

@@ -1,33 +1,27 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import { launchBrowser, screenshot, sharedGroup, startUiNode, type UiNode } from '../helpers/browser.js'
 import { killAll } from '../helpers/cli.js'
-import { removeDir, tempDir, waitFor } from '../helpers/nodes.js'
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
-describe('UI: the conversation between two nodes', function () {
+/** A message row as the reader sees it. */
+const row = (page: Page, text: string) => page.getByTestId('history').locator('article.message', { hasText: text })
+/** The same row by its message id, whatever its text becomes. */
+const byId = (page: Page, id: string) => page.getByTestId('history').locator(`article[data-id="${id}"]`)
+
+describe('UI: the conversation view', function () {
   this.timeout(120_000)
   let browser: Browser
   let ann: UiNode
   let ben: UiNode
-  let groupId: string
-  let a: Page
-  let b: Page
-  let dir: string
 
   before(async () => {
     browser = await launchBrowser()
-    dir = await tempDir('outpost-ui-conv-')
-    ann = await startUiNode('Ann')
-    ben = await startUiNode('Ben', [ann.daemon.ready.addrs[0]])
-    groupId = await sharedGroup('Survey crew', ann, [ben])
-    a = (await ann.open(browser)).page
-    b = (await ben.open(browser)).page
-    for (const page of [a, b]) page.on('dialog', d => { d.accept().catch(() => {}) })
+    ann = await startUiNode('ann')
+    ben = await startUiNode('ben', [ann.daemon.ready.addrs[0]])
   })
 
   after(async () => {
@@ -35,126 +29,117 @@ describe('UI: the conversation between two nodes', function () {
     await ann?.stop()
     await ben?.stop()
     await killAll()
-    await removeDir(dir)
   })
 
-  /** The history row whose own text (or file name) contains `text` (not a reply quoting it). */
-  const row = (page: Page, text: string) => page.getByTestId('history').locator('li.message').filter({ has: page.locator('.text, .file-name', { hasText: text }) })
+  async function openBoth (group: string): Promise<{ a: Page, b: Page, close: () => Promise<void> }> {
+    const a = await ann.open(browser)
+    const b = await ben.open(browser)
+    await a.page.getByRole('button', { name: group }).click()
+    await b.page.getByRole('button', { name: group }).click()
+    return { a: a.page, b: b.page, close: async () => { await a.context.close(); await b.context.close() } }
+  }
 
   it('a reply, a reaction, an edit and a delete made in one UI appear in the other, live', async () => {
-    await a.getByRole('textbox', { name: 'Message' }).fill('Base camp at ridge 4?')
-    await a.getByRole('textbox', { name: 'Message' }).press('Enter')
-    const onB = row(b, 'Base camp at ridge 4?')
-    await onB.waitFor()
+    await sharedGroup('Relay desk', ann, [ben])
+    const { a, b, close } = await openBoth('Relay desk')
+    const original = `Generator check at 1400 ${Date.now()}`
+    const box = a.getByRole('textbox', { name: 'Message' })
+    await box.fill(original)
+    await box.press('Enter')
+    await row(b, original).waitFor({ timeout: 15_000 })
+    const id = await row(a, original).getAttribute('data-id') as string
+    const mine = byId(a, id)
+    const theirs = byId(b, id)
 
-    // Ben replies to it.
-    await onB.hover()
-    await onB.getByRole('button', { name: 'Reply' }).click()
-    await b.getByText('Replying to Ann').waitFor()
-    await b.getByRole('textbox', { name: 'Message' }).fill('Yes, by 1400')
+    // Ben replies: Ann sees the reply with its quote.
+    await theirs.hover()
+    await theirs.getByRole('button', { name: 'Reply', exact: true }).click()
+    await b.getByText(`Replying to ann: ${original}`).waitFor()
+    await b.getByRole('textbox', { name: 'Message' }).fill('Done, tank at 80%')
     await b.getByRole('textbox', { name: 'Message' }).press('Enter')
-    const reply = row(a, 'Yes, by 1400')
-    await reply.waitFor()
-    await reply.getByRole('button', { name: /Ann: Base camp at ridge 4\?/ }).waitFor()
+    const reply = row(a, 'Done, tank at 80%')
+    await reply.waitFor({ timeout: 15_000 })
+    await reply.getByRole('button', { name: `Reply to ann: ${original}` }).waitFor()
+    // The parent shows the reply count, and the thread panel lists the reply.
+    await mine.getByRole('button', { name: '1 reply' }).click()
+    await a.locator('.thread-panel').getByText('Done, tank at 80%').waitFor()
 
-    // Ann reacts to the reply; Ben sees it; Ann toggles it off again.
-    await reply.hover()
-    await reply.getByRole('button', { name: 'Add reaction' }).click()
-    await reply.getByRole('menuitem', { name: '👍' }).click()
-    await row(b, 'Yes, by 1400').getByRole('button', { name: '👍 by Ann' }).waitFor()
+    // Ann reacts: Ben sees the chip with its count; Ben adds his: 2.
+    await mine.hover()
+    await mine.getByRole('button', { name: 'Add reaction' }).click()
+    await a.getByRole('dialog', { name: 'Pick an emoji' }).getByRole('button', { name: '👍' }).click()
+    await theirs.getByRole('button', { name: /^👍 1, reacted by ann/ }).waitFor({ timeout: 15_000 })
+    await theirs.getByRole('button', { name: /^👍 1/ }).click()
+    await mine.getByRole('button', { name: /^👍 2/ }).waitFor({ timeout: 15_000 })
+    if (process.env.OUTPOST_SCREENSHOTS != null) await screenshot(a, 'conversation')
 
-    // Ann edits her message; Ben sees the new text, marked edited.
-    const mine = a.locator(`[data-id="${await row(a, 'Base camp at ridge 4?').getAttribute('data-id') ?? ''}"]`)
+    // Ann edits her message: Ben sees the new text, marked edited.
+    const edited = `Generator check moved to 1500 ${Date.now()}`
     await mine.hover()
     await mine.getByRole('button', { name: 'Edit' }).click()
-    const editor = mine.getByRole('textbox', { name: 'Edit' })
-    await editor.fill('Base camp at ridge 5?')
+    const editor = a.getByRole('textbox', { name: 'Edit message' })
+    await editor.fill(edited)
     await editor.press('Enter')
-    const edited = row(b, 'Base camp at ridge 5?')
-    await edited.waitFor()
-    await edited.getByText('(edited)').waitFor()
-    await screenshot(b, 'conversation-light-en')
+    await theirs.filter({ hasText: edited }).getByText('(edited)').waitFor({ timeout: 15_000 })
 
-    // Ben deletes his reply; on Ann's side the text is gone.
-    const his = row(b, 'Yes, by 1400')
-    await his.hover()
-    await his.getByRole('button', { name: 'Delete' }).click()
-    await waitFor('the reply gone on Ann', async () => await row(a, 'Yes, by 1400').count() === 0, 15_000)
-    await a.getByTestId('history').getByText('This message was deleted.').waitFor()
-    const history = await ann.call<Array<{ text: string, deleted: boolean }>>('GET', `/v1/groups/${groupId}/messages`)
-    assert.ok(!history.some(m => m.text.includes('1400')))
+    // Ann deletes it (after confirming): Ben sees the placeholder in its place.
+    await mine.hover()
+    await mine.getByRole('button', { name: 'Delete' }).click()
+    await mine.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click()
+    await theirs.getByText('This message was deleted.').waitFor({ timeout: 15_000 })
+    assert.equal(await row(b, edited).count(), 0)
+    await close()
   })
 
-  it('a file dropped in one UI shows progress, and downloads in the other byte-identical', async () => {
-    const data = randomBytes(6 * 1024 * 1024 + 123)
-    // Whether a progress bar for the upload shows, however briefly (loopback is fast).
-    await a.evaluate(() => {
-      const w = window as unknown as { sawUpload: boolean }
-      w.sawUpload = false
-      new MutationObserver(() => {
-        if (document.querySelector('.upload[role=progressbar]') != null) w.sawUpload = true
-      }).observe(document.body, { subtree: true, childList: true })
-    })
-    // A drop, as a person drags a file in from the desktop.
-    await a.evaluate(async ({ base64, name }) => {
-      const bytes = Uint8Array.from(atob(base64), c => c.charCodeAt(0))
-      const file = new File([bytes], name, { type: 'application/octet-stream' })
-      const dt = new DataTransfer()
-      dt.items.add(file)
-      const target = document.querySelector('.conversation') as HTMLElement
-      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }))
-      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
-    }, { base64: data.toString('base64'), name: 'survey-grid.bin' })
-    assert.equal(await a.evaluate(() => (window as unknown as { sawUpload: boolean }).sawUpload), true, 'an upload progress bar showed')
-    const card = row(b, 'survey-grid.bin')
-    await card.waitFor({ timeout: 30_000 })
-    const download = b.waitForEvent('download', { timeout: 60_000 })
-    await card.getByRole('button', { name: 'Download survey-grid.bin' }).click()
-    const saved = join(dir, 'download.bin')
-    await (await download).saveAs(saved)
-    assert.equal(sha(await readFile(saved)), sha(data))
+  it('files chosen with the paperclip or dropped upload with progress, appear in the other UI and download byte-identical', async () => {
+    await sharedGroup('File drop', ann, [ben])
+    const { a, b, close } = await openBoth('File drop')
 
-    // And through the paperclip's file input, from Ben to Ann.
-    const path = join(dir, 'notes.txt')
-    await writeFile(path, 'grid 7 done 项目进度')
-    await b.getByTestId('file-input').setInputFiles(path)
-    await row(a, 'notes.txt').waitFor({ timeout: 30_000 })
+    // Through the paperclip's file input.
+    const bytes = randomBytes(3 * 1024 * 1024 + 123)
+    await a.locator('[data-testid="file-input"]').setInputFiles({ name: 'survey.bin', mimeType: 'application/octet-stream', buffer: bytes })
+    await a.getByRole('progressbar', { name: 'Uploading survey.bin' }).waitFor()
+    await row(a, 'survey.bin').waitFor({ timeout: 15_000 })
+    const card = row(b, 'survey.bin')
+    await card.waitFor({ timeout: 15_000 })
+    const [download] = await Promise.all([b.waitForEvent('download', { timeout: 30_000 }), card.getByRole('button', { name: 'Download' }).click()])
+    assert.equal(download.suggestedFilename(), 'survey.bin')
+    assert.equal(sha256(await readFile(await download.path())), sha256(bytes))
+
+    // Dropped on the conversation: a DataTransfer made in the page.
+    const text = 'grid ref 4471 9023\n'.repeat(5000)
+    await a.locator('section.conversation').evaluate((section, content) => {
+      const data = new DataTransfer()
+      data.items.add(new File([content], 'grid-refs.txt', { type: 'text/plain' }))
+      section.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }))
+      section.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }))
+    }, text)
+    await a.getByRole('progressbar', { name: 'Uploading grid-refs.txt' }).waitFor()
+    const dropped = row(b, 'grid-refs.txt')
+    await dropped.waitFor({ timeout: 15_000 })
+    const [second] = await Promise.all([b.waitForEvent('download', { timeout: 30_000 }), dropped.getByRole('button', { name: 'Download' }).click()])
+    assert.equal(sha256(await readFile(await second.path())), sha256(Buffer.from(text)))
+    await close()
   })
 
-  it('works from the keyboard: arrows move between messages, Tab reaches their actions, Escape returns to the composer', async () => {
-    const box = a.getByRole('textbox', { name: 'Message' })
-    await box.fill('keyboard check')
-    await box.press('Enter')
-    await row(a, 'keyboard check').waitFor()
-    await a.getByTestId('history').focus()
-    await a.keyboard.press('End')
-    const focused = await a.evaluate(() => document.activeElement?.closest('li.message')?.textContent ?? '')
-    assert.match(focused, /keyboard check/)
-    await a.keyboard.press('Tab')
-    assert.equal(await a.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply')
-    await a.keyboard.press('Enter')
-    await a.getByText('Replying to Ann').waitFor()
-    await a.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Message')
-    await a.keyboard.press('Escape')
-    assert.equal(await a.getByText('Replying to Ann').count(), 0)
-  })
+  it('opens at the latest message, keeps few rows in the DOM, and loads older pages when scrolled to the top', async () => {
+    const { groupId } = await ann.call<{ groupId: string }>('POST', '/v1/groups', { name: 'Archive' })
+    const pad = (i: number): string => String(i).padStart(3, '0')
+    for (let i = 0; i < 300; i++) await ann.call('POST', `/v1/groups/${groupId}/messages`, { text: `log entry ${pad(i)}${i % 7 === 0 ? '\nwith a second line' : ''}` })
+    const { context, page } = await ann.open(browser)
+    await page.getByRole('button', { name: 'Archive' }).click()
+    const history = page.getByTestId('history')
+    await row(page, 'log entry 299').waitFor()
+    assert.equal(await row(page, 'log entry 000').count(), 0)
+    assert.ok(await page.locator('[data-testid="history"] [data-id]').count() < 120, 'only rows near the viewport are in the DOM')
 
-  it('older messages load when the history is scrolled to the top', async () => {
-    const { groupId: big } = await ann.call<{ groupId: string }>('POST', '/v1/groups', { name: 'Logbook' })
-    for (let i = 0; i < 160; i++) await ann.call('POST', `/v1/groups/${big}/messages`, { text: `entry ${i}` })
-    const [first] = await ann.call<Array<{ id: string }>>('GET', `/v1/groups/${big}/messages?limit=1&around=${(await ann.call<Array<{ id: string }>>('GET', `/v1/groups/${big}/messages`))[0].id}`)
-    const page = (await ann.open(browser)).page
-    await page.getByRole('button', { name: 'Logbook' }).click()
-    await row(page, 'entry 159').waitFor()
-    const firstRow = page.locator(`[data-id="${first.id}"]`)
-    assert.equal(await firstRow.count(), 0, 'the first page holds only the latest')
-    for (let i = 0; i < 40 && await firstRow.count() === 0; i++) {
-      await page.getByTestId('history').evaluate(el => { el.scrollTop = 0 })
+    for (let i = 0; i < 40 && await row(page, 'log entry 000').count() === 0; i++) {
+      await history.evaluate(el => { el.scrollTop = 0 })
       await page.waitForTimeout(250)
     }
-    assert.equal(await firstRow.count(), 1, `the first message loaded (rows: ${await page.locator('li.message').count()})`)
-    await page.getByTestId('history').evaluate(el => { el.scrollTop = 0 })
-    await row(page, 'entry 0').waitFor()
-    await page.getByText('This is the beginning of the conversation.').waitFor()
+    await row(page, 'log entry 000').waitFor()
+    await page.getByText('This is the start of the conversation.').waitFor()
+    assert.ok(await page.locator('[data-testid="history"] [data-id]').count() < 120)
+    await context.close()
   })
 })

@@ -46,7 +46,7 @@ describe('UI: the shell (sidebar, search, network, groups, first run)', function
   })
 
   async function waitForMessages (page: Page): Promise<void> {
-    await page.locator('li.message').first().waitFor({ timeout: 15_000 })
+    await page.locator('[data-testid=history] [data-id]').first().waitFor({ timeout: 15_000 })
   }
 
   it('lists groups with unread and mention badges as accessible names, and moves between them with the arrow keys', async () => {

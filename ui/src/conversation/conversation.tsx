@@ -1,166 +1,244 @@
-import { Fragment } from 'preact'
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api, type Message } from '../api.js'
-import { formatDay } from '../i18n.js'
+import { strings } from '../i18n.js'
 import { events, focusMessage, groups, me, panel } from '../state.js'
 import { Composer, type Member } from './composer.js'
-import { useHistory } from './history.js'
-import { MessageRow } from './message-row.js'
-import { t } from './strings.js'
-import { dismiss, sendFiles, uploads } from './uploads.js'
 import './conversation.css'
+import { upsert } from './format.js'
+import { MessageRow, type RowContext } from './message-row.js'
+import { useUploads } from './uploads.js'
+import { VirtualList } from './virtual-list.js'
 
-const TYPING_SHOWN_MS = 5_000
-/** Older history is asked for when the view is this close to the top. */
-const NEAR_TOP_PX = 300
+const t = strings({
+  en: {
+    history: 'Messages', pins: 'Pinned messages', latest: 'Jump to latest', loading: 'Loading earlier messages…', start: 'This is the start of the conversation.',
+    typingOne: '{a} is typing…', typingTwo: '{a} and {b} are typing…', typingMany: 'Several people are typing…', seenBy: 'Seen by {names}',
+    drop: 'Drop files to send them', empty: 'No messages yet. Say hello.'
+  },
+  zh: {
+    history: '消息', pins: '置顶消息', latest: '跳到最新', loading: '正在加载更早的消息…', start: '这是会话的开始。',
+    typingOne: '{a} 正在输入…', typingTwo: '{a} 和 {b} 正在输入…', typingMany: '多人正在输入…', seenBy: '{names} 已读',
+    drop: '松开即可发送文件', empty: '还没有消息，打个招呼吧。'
+  }
+})
 
-/** One conversation: its history (paged, live), who is typing, who has seen what, and the composer. */
+const PAGE = 200
+/** How long a "typing" event counts (the node repeats it every 3 s while someone types). */
+const TYPING_MS = 5000
+
+interface Receipt { peerId: string, name?: string, upTo: string }
+
+/** One conversation: its history (virtualized, paged, live), the composer and what goes around them. */
 export function Conversation ({ groupId }: { groupId: string }) {
-  const { messages, atStart, atEnd, loadOlder, loadLatest, jumpTo } = useHistory(groupId)
-  const [members, setMembers] = useState<Member[]>([])
-  const [replyTo, setReplyTo] = useState<Message | null>(null)
-  const [typing, setTyping] = useState<Map<string, number>>(new Map())
-  const [receipts, setReceipts] = useState<Array<{ peerId: string, name?: string, upTo: string, ts: number }>>([])
+  const [messages, setMessages] = useState<Message[]>([])
+  const [hasOlder, setHasOlder] = useState(true)
+  const [hasNewer, setHasNewer] = useState(false)
+  const [loadingOlder, setLoadingOlder] = useState(false)
+  const [target, setTarget] = useState<{ key: string, token: number } | null>(null)
   const [highlight, setHighlight] = useState<string | null>(null)
+  const [replyTo, setReplyTo] = useState<Message | null>(null)
+  const [members, setMembers] = useState<Member[]>([])
+  const [typing, setTyping] = useState<Map<string, { name: string, until: number }>>(new Map())
+  const [receipts, setReceipts] = useState<Receipt[]>([])
+  const [atBottom, setAtBottom] = useState(true)
   const [dragging, setDragging] = useState(false)
-  const list = useRef<HTMLDivElement>(null)
-  /** distance from the bottom before a change, to keep the view still when older pages arrive */
-  const anchor = useRef<{ fromBottom: number, first: string | undefined } | null>(null)
-  const stick = useRef(true)
-  const lastRead = useRef<string | null>(null)
-  const summary = groups.value.find(g => g.groupId === groupId)
-  const moderator = summary?.role === 'owner' || summary?.role === 'admin'
-  const nameOf = useCallback((peerId: string): string => members.find(m => m.peerId === peerId)?.name ?? peerId.slice(-6), [members])
+  const busy = useRef({ older: false, newer: false })
+  const marked = useRef<string | null>(null)
+  const state = useRef({ messages, hasOlder, hasNewer })
+  state.current = { messages, hasOlder, hasNewer }
+  const uploads = useUploads(groupId)
+  const self = me.value?.peerId ?? ''
+  const base = `/v1/groups/${groupId}`
+  const group = groups.value.find(g => g.groupId === groupId)
+
+  const refreshReceipts = (): void => { api<Receipt[]>('GET', `${base}/receipts`).then(setReceipts, () => {}) }
+
+  const openLatest = async (): Promise<void> => {
+    const list = await api<Message[]>('GET', `${base}/messages?limit=${PAGE}`)
+    setMessages(list)
+    setHasOlder(list.length === PAGE)
+    setHasNewer(false)
+  }
+
+  const jump = async (messageId: string): Promise<void> => {
+    let list = state.current.messages
+    if (!list.some(m => m.id === messageId)) {
+      list = await api<Message[]>('GET', `${base}/messages?around=${messageId}&limit=${PAGE}`)
+      setMessages(list)
+      setHasOlder(true)
+      setHasNewer(true)
+    }
+    setTarget({ key: messageId, token: Date.now() })
+    setHighlight(messageId)
+    setTimeout(() => { setHighlight(h => h === messageId ? null : h) }, 2500)
+  }
 
   useEffect(() => {
-    api<Member[]>('GET', `/v1/groups/${groupId}/members`).then(setMembers, console.error)
-    const loadReceipts = (): void => { api<typeof receipts>('GET', `/v1/groups/${groupId}/receipts`).then(setReceipts, () => {}) }
-    loadReceipts()
+    let live = true
+    const pending = focusMessage.peek()
+    if (pending?.groupId === groupId) {
+      focusMessage.value = null
+      jump(pending.messageId).catch(() => { if (live) openLatest().catch(console.error) })
+    } else {
+      openLatest().catch(console.error)
+    }
+    api<Member[]>('GET', `${base}/members`).then(list => { if (live) setMembers(list) }, () => {})
+    refreshReceipts()
+    let receiptTimer: ReturnType<typeof setTimeout> | undefined
     const off = events.on(e => {
-      if (e.type === 'typing' && e.groupId === groupId && e.peerId !== me.value?.peerId) {
-        setTyping(m => new Map(m).set(e.peerId, Date.now() + TYPING_SHOWN_MS))
-      }
       if (e.type === 'message' && e.groupId === groupId) {
-        setTyping(m => { const n = new Map(m); n.delete(e.message.author); return n })
-        loadReceipts()
+        const known = state.current.messages.some(m => m.id === e.message.id)
+        // Past a jump, new messages wait below until the reader comes back to the latest.
+        if (known || !state.current.hasNewer) setMessages(list => upsert(list, e.message))
+        setTyping(map => { if (!map.has(e.message.author)) return map; const next = new Map(map); next.delete(e.message.author); return next })
+        clearTimeout(receiptTimer)
+        receiptTimer = setTimeout(refreshReceipts, 300)
+      } else if (e.type === 'typing' && e.groupId === groupId && e.peerId !== me.value?.peerId) {
+        setTyping(map => new Map(map).set(e.peerId, { name: e.name ?? nameOf(e.peerId), until: Date.now() + TYPING_MS }))
       }
     })
-    const timer = setInterval(() => { setTyping(m => new Map([...m].filter(([, until]) => until > Date.now()))) }, 1_000)
-    return () => { off(); clearInterval(timer) }
+    // Receipts change when others read (no event for that): ask now and then.
+    const poll = setInterval(() => { if (document.visibilityState === 'visible') refreshReceipts() }, 5000)
+    return () => { live = false; off(); clearInterval(poll); clearTimeout(receiptTimer) }
   }, [groupId])
 
-  // Keep the view where it was: at the bottom when it was there, still when older pages come in.
-  useLayoutEffect(() => {
-    const el = list.current
-    if (el == null) return
-    const a = anchor.current
-    if (a != null && a.first !== messages[0]?.id) el.scrollTop = el.scrollHeight - a.fromBottom
-    else if (stick.current) el.scrollTop = el.scrollHeight
-    anchor.current = null
-  }, [messages])
-
-  // A search result (or another jump) asks for a message: load around it and show it.
+  // A search result (or a pin) chosen while this conversation is open.
   useEffect(() => {
     const f = focusMessage.value
     if (f == null || f.groupId !== groupId) return
-    stick.current = false
-    jumpTo(f.messageId).then(found => {
-      if (!found) return
-      setHighlight(f.messageId)
-      focusMessage.value = null
-      requestAnimationFrame(() => {
-        const row = list.current?.querySelector<HTMLElement>(`[data-id="${f.messageId}"]`)
-        row?.scrollIntoView({ block: 'center' })
-        row?.focus({ preventScroll: true })
-      })
-      setTimeout(() => { setHighlight(h => h === f.messageId ? null : h) }, 3_000)
-    }).catch(console.error)
-  }, [focusMessage.value, groupId, messages.length > 0])
+    focusMessage.value = null
+    jump(f.messageId).catch(console.error)
+  }, [focusMessage.value])
 
-  // Read receipt: the latest message, once it is on screen in a focused window.
+  // Typing notes expire.
   useEffect(() => {
-    const last = messages[messages.length - 1]
-    if (last == null || !atEnd || !stick.current || lastRead.current === last.id || !document.hasFocus()) return
-    lastRead.current = last.id
-    api('POST', `/v1/groups/${groupId}/read`, { upTo: last.id }).catch(() => {})
-  }, [messages, atEnd])
+    if (typing.size === 0) return
+    const timer = setInterval(() => {
+      setTyping(map => {
+        const now = Date.now()
+        const next = new Map([...map].filter(([, v]) => v.until > now))
+        return next.size === map.size ? map : next
+      })
+    }, 1000)
+    return () => { clearInterval(timer) }
+  }, [typing.size > 0])
 
-  const onScroll = (): void => {
-    const el = list.current
-    if (el == null) return
-    stick.current = atEnd && el.scrollHeight - el.scrollTop - el.clientHeight < 40
-    if (el.scrollTop < NEAR_TOP_PX && !atStart) {
-      anchor.current = { fromBottom: el.scrollHeight - el.scrollTop, first: messages[0]?.id }
-      loadOlder().catch(console.error)
+  // Read receipts: the latest message, seen (at the bottom, window focused).
+  const latest = messages.at(-1)
+  useEffect(() => {
+    const mark = (): void => {
+      const last = state.current.messages.at(-1)
+      if (last == null || state.current.hasNewer || !atBottom || !document.hasFocus() || marked.current === last.id) return
+      marked.current = last.id
+      api('POST', `${base}/read`, { upTo: last.id }).then(refreshReceipts, () => { marked.current = null })
     }
+    mark()
+    window.addEventListener('focus', mark)
+    return () => { window.removeEventListener('focus', mark) }
+  }, [latest?.id, atBottom, hasNewer])
+
+  const loadOlder = (): void => {
+    const first = state.current.messages[0]
+    if (first == null || !state.current.hasOlder || busy.current.older) return
+    busy.current.older = true
+    setLoadingOlder(true)
+    api<Message[]>('GET', `${base}/messages?before=${first.id}&limit=${PAGE}`).then(page => {
+      setMessages(list => list[0]?.id === first.id ? [...page, ...list] : list)
+      setHasOlder(page.length === PAGE)
+    }, console.error).finally(() => { busy.current.older = false; setLoadingOlder(false) })
   }
 
-  const jump = useCallback((id: string): void => { focusMessage.value = { groupId, messageId: id } }, [groupId])
-
-  // Keyboard: arrows move between messages (a focused message shows its actions, reached by
-  // Tab); Home and End go to the loaded ends; Escape goes back to the composer.
-  const onKeyDown = (e: KeyboardEvent): void => {
-    const rows = [...(list.current?.querySelectorAll<HTMLElement>('li.message') ?? [])]
-    if (rows.length === 0) return
-    const current = rows.findIndex(r => r.contains(document.activeElement))
-    let next: number | null = null
-    if (e.key === 'ArrowDown') next = current < 0 ? rows.length - 1 : Math.min(rows.length - 1, current + 1)
-    else if (e.key === 'ArrowUp') next = current < 0 ? rows.length - 1 : Math.max(0, current - 1)
-    else if (e.key === 'Home') next = 0
-    else if (e.key === 'End') next = rows.length - 1
-    else if (e.key === 'Escape') {
-      list.current?.closest('.conversation')?.querySelector<HTMLElement>('.composer textarea')?.focus()
-      return
-    }
-    if (next == null || (e.target as HTMLElement).closest('textarea, input') != null) return
-    e.preventDefault()
-    rows[next].focus()
-    rows[next].scrollIntoView({ block: 'nearest' })
+  const loadNewer = (): void => {
+    const last = state.current.messages.at(-1)
+    if (last == null || !state.current.hasNewer || busy.current.newer) return
+    busy.current.newer = true
+    api<Message[]>('GET', `${base}/messages?after=${last.id}&limit=${PAGE}`).then(page => {
+      setMessages(list => list.at(-1)?.id === last.id ? [...list, ...page] : list)
+      if (page.length < PAGE) setHasNewer(false)
+    }, console.error).finally(() => { busy.current.newer = false })
   }
-  const byId = useMemo(() => new Map(messages.map(m => [m.id, m])), [messages])
-  const last = messages[messages.length - 1]
-  const seen = last == null ? [] : receipts.filter(r => r.peerId !== me.value?.peerId && r.peerId !== last.author && (r.upTo === last.id || r.ts >= last.ts))
-  const typers = [...typing.keys()].map(nameOf)
-  const mine = uploads.value.filter(u => u.groupId === groupId)
+
+  const toLatest = (): void => {
+    if (state.current.hasNewer) {
+      openLatest().then(() => { setTarget(null) }, console.error)
+    }
+    const last = state.current.messages.at(-1)
+    if (last != null) setTarget({ key: last.id, token: Date.now() })
+  }
+
+  const byId = useMemo(() => {
+    const map = new Map<string, Message>()
+    for (const m of messages) map.set(m.id, m)
+    return map
+  }, [messages])
+
+  function nameOf (peerId: string): string {
+    return members.find(m => m.peerId === peerId)?.name ?? peerId.slice(-6)
+  }
+
+  const ctx: RowContext = {
+    me: self,
+    lookup: id => byId.get(id),
+    nameOf,
+    onReply: m => {
+      setReplyTo(m)
+      requestAnimationFrame(() => { (document.querySelector('.conversation .composer textarea') as HTMLTextAreaElement | null)?.focus() })
+    },
+    onThread: m => { panel.value = { kind: 'thread', groupId, messageId: m.id } },
+    onJump: id => { jump(id).catch(console.error) },
+    onChanged: m => { setMessages(list => list.some(x => x.id === m.id) ? upsert(list, m) : list) }
+  }
+
+  const seenBy = latest == null || hasNewer ? [] : receipts.filter(r => r.upTo === latest.id && r.peerId !== self).map(r => r.name ?? nameOf(r.peerId))
+  const typers = [...typing.values()].map(v => v.name)
+  const typingText = typers.length === 0 ? '' : typers.length === 1 ? t('typingOne', { a: typers[0] }) : typers.length === 2 ? t('typingTwo', { a: typers[0], b: typers[1] }) : t('typingMany')
+
+  const footer = (
+    <div class="history-footer">
+      {seenBy.length > 0 && <div class="seen-by">{t('seenBy', { names: seenBy.join(', ') })}</div>}
+    </div>
+  )
 
   return (
-    <section class={dragging ? 'conversation dragging' : 'conversation'}
+    <section class="conversation"
       onDragOver={e => { if (e.dataTransfer?.types.includes('Files') === true) { e.preventDefault(); setDragging(true) } }}
       onDragLeave={e => { if (e.currentTarget === e.target) setDragging(false) }}
       onDrop={e => {
-        e.preventDefault()
+        const files = e.dataTransfer?.files
         setDragging(false)
-        const files = [...(e.dataTransfer?.files ?? [])]
-        if (files.length > 0) sendFiles(groupId, files, { replyTo: replyTo?.id })
+        if (files == null || files.length === 0) return
+        e.preventDefault()
+        for (const file of Array.from(files)) uploads.start(file, replyTo?.id)
+        setReplyTo(null)
       }}>
       <header class="conversation-head">
-        <h1>{summary?.dm != null ? `@ ${summary.name}` : `# ${summary?.name ?? ''}`}</h1>
-        <button class="icon-button" aria-label={t('pinnedMessages')} title={t('pinnedMessages')} onClick={() => { panel.value = { kind: 'pins', groupId } }}>📌</button>
+        <h2>{group?.name ?? ''}</h2>
+        <button type="button" class="icon-button" aria-label={t('pins')} title={t('pins')} onClick={() => { panel.value = { kind: 'pins', groupId } }}>📌</button>
       </header>
-      <div class="history" ref={list} data-testid="history" role="log" aria-label={t('history')} tabIndex={0} onScroll={onScroll} onKeyDown={onKeyDown}>
-        <p class="history-edge">{atStart ? t('beginning') : t('olderLoading')}</p>
-        <ol class="messages">
-          {messages.map((m, i) => (
-            <Fragment key={m.id}>
-              {(i === 0 || formatDay(messages[i - 1].ts) !== formatDay(m.ts)) && <li class="day" role="separator" key={`day-${m.id}`}>{formatDay(m.ts)}</li>}
-              <MessageRow groupId={groupId} message={m} parent={m.replyTo != null ? byId.get(m.replyTo) : undefined} moderator={moderator} nameOf={nameOf}
-                onReply={setReplyTo} onJump={jump} highlighted={highlight === m.id} />
-            </Fragment>
-          ))}
-        </ol>
-        {seen.length > 0 && atEnd && <p class="seen-by">{t('seenBy', { names: seen.map(r => r.name ?? nameOf(r.peerId)).join(', ') })}</p>}
-      </div>
-      {!atEnd && <button class="button jump-latest" onClick={() => { stick.current = true; loadLatest().catch(console.error) }}>{t('jumpLatest')}</button>}
-      <div class="typing" aria-live="polite">{typers.length === 0 ? '' : typers.length > 2 ? t('typingMany') : t('typing', { names: typers.join(', ') })}</div>
-      {mine.map(u => (
-        <div key={u.id} class="upload" role="progressbar" aria-label={u.name} aria-valuemin={0} aria-valuemax={100} aria-valuenow={u.size === 0 ? 100 : Math.floor(100 * u.sent / u.size)}>
-          <div class="bar" style={{ width: `${u.size === 0 ? 100 : Math.floor(100 * u.sent / u.size)}%` }} />
-          <span>{u.error ?? t('uploading', { name: u.name, pct: u.size === 0 ? 100 : Math.floor(100 * u.sent / u.size) })}</span>
-          {u.error != null && <button class="icon-button" aria-label={t('cancel')} onClick={() => { dismiss(u.id) }}>×</button>}
-        </div>
-      ))}
-      {dragging && <div class="drop-zone" aria-hidden="true">{t('dropHere')}</div>}
-      <Composer groupId={groupId} members={members} replyTo={replyTo} onCancelReply={() => { setReplyTo(null) }} />
+      {loadingOlder && <div class="history-status" role="status">{t('loading')}</div>}
+      {messages.length === 0 && <div class="history-empty">{t('empty')}</div>}
+      <VirtualList
+        items={messages}
+        keyOf={m => m.id}
+        label={t('history')}
+        target={target}
+        followBottom={!hasNewer}
+        onNearTop={loadOlder}
+        onNearBottom={loadNewer}
+        onAtBottom={setAtBottom}
+        footer={footer}
+        render={(m, i) => (
+          <>
+            {i === 0 && !hasOlder && <div class="history-start">{t('start')}</div>}
+            <MessageRow message={m} prev={i > 0 ? messages[i - 1] : undefined} ctx={ctx} highlighted={highlight === m.id} groupId={groupId} />
+          </>
+        )} />
+      {(hasNewer || !atBottom) && messages.length > 0 && (
+        <button type="button" class="jump-latest" onClick={toLatest}>{t('latest')} ↓</button>
+      )}
+      <div class="typing" aria-live="polite">{typingText}</div>
+      <Composer groupId={groupId} members={members} replyTo={replyTo} onCancelReply={() => { setReplyTo(null) }} uploads={uploads} />
+      {dragging && <div class="drop-overlay" aria-hidden="true">{t('drop')}</div>}
     </section>
   )
 }

@@ -1,5 +1,6 @@
-/** The emoji offered in the picker; any emoji can still be typed. Rendered by the system's emoji font. */
-export const EMOJI = [
-  '👍', '👎', '❤️', '😂', '😊', '😮', '😢', '🙏', '🎉', '🔥', '✅', '❌', '👀', '💯', '🚀', '🤔',
-  '👌', '👏', '🙌', '💪', '😅', '😎', '🤝', '📌', '⚠️', '❓', '🆗', '⏰', '📎', '📷', '📍', '☕'
+/** The emoji the picker offers: shipped in the bundle, nothing fetched. */
+export const EMOJI: readonly string[] = [
+  '👍', '👎', '❤️', '😂', '😊', '😮', '😢', '🙏', '🎉', '🔥', '✅', '❌',
+  '👀', '🤔', '👏', '💯', '🚀', '⚠️', '📌', '👌', '🙂', '😅', '😎', '🤝',
+  '💪', '⏰', '📎', '📍', '☕', '🌧️', '☀️', '🛰️', '📡', '🧭', '🗺️', '🔋'
 ]

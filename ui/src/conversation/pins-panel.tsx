@@ -1,31 +1,47 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, type Message } from '../api.js'
-import { formatTime } from '../i18n.js'
+import { formatDay, formatTime, strings } from '../i18n.js'
 import { events, focusMessage } from '../state.js'
-import { t } from './strings.js'
+import './conversation.css'
+import { preview } from './format.js'
 
-/** The group's pinned messages; choosing one shows it in the conversation. */
+const t = strings({
+  en: { title: 'Pinned messages', none: 'Nothing is pinned in this group. Pin a message from its actions (📌).', open: 'Show {name}\'s message from {when}' },
+  zh: { title: '置顶消息', none: '本群还没有置顶消息。可在消息操作中置顶（📌）。', open: '查看 {name} 于 {when} 的消息' }
+})
+
+/** The group's pinned messages, live; choosing one shows it in the conversation. */
 export function PinsPanel ({ groupId }: { groupId: string }) {
-  const [pins, setPins] = useState<Message[]>([])
+  const [pins, setPins] = useState<Message[] | null>(null)
+
   useEffect(() => {
-    const load = (): void => { api<Message[]>('GET', `/v1/groups/${groupId}/pins`).then(setPins, console.error) }
+    let live = true
+    const load = (): void => { api<Message[]>('GET', `/v1/groups/${groupId}/pins`).then(l => { if (live) setPins(l) }, () => {}) }
     load()
-    return events.on(e => { if (e.type === 'message' && e.groupId === groupId) load() })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const off = events.on(e => {
+      if (e.type !== 'message' || e.groupId !== groupId) return
+      clearTimeout(timer)
+      timer = setTimeout(load, 200)
+    })
+    return () => { live = false; off(); clearTimeout(timer) }
   }, [groupId])
+
   return (
-    <section class="pins-panel">
-      <h2>{t('pinnedMessages')}</h2>
-      {pins.length === 0 && <p class="muted">{t('noPins')}</p>}
-      <ul class="plain">
-        {pins.map(m => (
+    <div class="pins-panel">
+      <h2>{t('title')}</h2>
+      {pins != null && pins.length === 0 && <p class="hint">{t('none')}</p>}
+      <ul class="pin-list">
+        {(pins ?? []).map(m => (
           <li key={m.id}>
-            <button class="result" onClick={() => { focusMessage.value = { groupId, messageId: m.id } }}>
-              <span class="author">{m.authorName}</span> <time>{formatTime(m.ts)}</time>
-              <div class="text">{m.text}</div>
+            <button type="button" class="pin" aria-label={t('open', { name: m.authorName, when: `${formatDay(m.ts)} ${formatTime(m.ts)}` })}
+              onClick={() => { focusMessage.value = { groupId, messageId: m.id } }}>
+              <span class="author">{m.authorName}</span> <time>{formatDay(m.ts)} {formatTime(m.ts)}</time>
+              <span class="pin-text">{preview(m.text || m.file?.name || '', 140)}</span>
             </button>
           </li>
         ))}
       </ul>
-    </section>
+    </div>
   )
 }

@@ -1,33 +1,69 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, type Message } from '../api.js'
-import { formatTime } from '../i18n.js'
-import { events, focusMessage } from '../state.js'
+import { strings } from '../i18n.js'
+import { events, focusMessage, me } from '../state.js'
 import { Composer, type Member } from './composer.js'
-import { t } from './strings.js'
+import './conversation.css'
+import { upsert } from './format.js'
+import { MessageRow, type RowContext } from './message-row.js'
+import { useUploads } from './uploads.js'
 
-/** A message and the replies under it, with a composer that replies to it. */
+const t = strings({
+  en: { title: 'Thread', replies: 'Replies', none: 'No replies yet.', show: 'Show in conversation', gone: 'This message is not here any more.' },
+  zh: { title: '话题', replies: '回复', none: '还没有回复。', show: '在会话中查看', gone: '这条消息已不存在。' }
+})
+
+/** A message and its replies, live, with a composer that replies to it. */
 export function ThreadPanel ({ groupId, messageId }: { groupId: string, messageId: string }) {
-  const [thread, setThread] = useState<Message[]>([])
+  const [list, setList] = useState<Message[] | null>(null)
+  const [failed, setFailed] = useState(false)
   const [members, setMembers] = useState<Member[]>([])
+  const uploads = useUploads(groupId)
+  const base = `/v1/groups/${groupId}`
+
   useEffect(() => {
-    const load = (): void => { api<Message[]>('GET', `/v1/groups/${groupId}/messages/${messageId}/thread`).then(setThread, console.error) }
-    load()
-    api<Member[]>('GET', `/v1/groups/${groupId}/members`).then(setMembers, () => {})
-    return events.on(e => { if (e.type === 'message' && e.groupId === groupId) load() })
+    let live = true
+    setList(null)
+    api<Message[]>('GET', `${base}/messages/${messageId}/thread`).then(l => { if (live) setList(l) }, () => { if (live) setFailed(true) })
+    api<Member[]>('GET', `${base}/members`).then(l => { if (live) setMembers(l) }, () => {})
+    const off = events.on(e => {
+      if (e.type !== 'message' || e.groupId !== groupId) return
+      if (e.message.id === messageId || e.message.replyTo === messageId) setList(l => l == null ? l : upsert(l, e.message))
+    })
+    return () => { live = false; off() }
   }, [groupId, messageId])
-  const parent = thread.find(m => m.id === messageId)
+
+  const parent = list?.find(m => m.id === messageId)
+  const replies = list?.filter(m => m.id !== messageId) ?? []
+  const ctx: RowContext = {
+    me: me.value?.peerId ?? '',
+    lookup: id => list?.find(m => m.id === id),
+    nameOf: peerId => members.find(m => m.peerId === peerId)?.name ?? peerId.slice(-6),
+    onReply: () => { (document.querySelector('.thread-panel textarea') as HTMLTextAreaElement | null)?.focus() },
+    onThread: () => {},
+    onJump: id => { focusMessage.value = { groupId, messageId: id } },
+    onChanged: m => { setList(l => l == null ? l : upsert(l, m)) },
+    inThread: true
+  }
+
   return (
-    <section class="thread-panel">
-      <h2>{t('threadTitle')}</h2>
-      <ol class="messages">
-        {thread.map(m => (
-          <li key={m.id} class={m.id === messageId ? 'message parent' : 'message'}>
-            <div class="meta"><span class="author">{m.authorName}</span> <time>{formatTime(m.ts)}</time></div>
-            <button class="link text" onClick={() => { focusMessage.value = { groupId, messageId: m.id } }}>{m.deleted ? t('deleted') : m.text}</button>
-          </li>
-        ))}
-      </ol>
-      {parent != null && <Composer groupId={groupId} members={members} replyTo={parent} label={t('replyInThread')} />}
-    </section>
+    <div class="thread-panel">
+      <h2>{t('title')}</h2>
+      {failed && <p>{t('gone')}</p>}
+      {parent != null && (
+        <>
+          <div class="thread-parent">
+            <MessageRow message={parent} ctx={ctx} highlighted={false} groupId={groupId} />
+            <button type="button" class="link" onClick={() => { focusMessage.value = { groupId, messageId } }}>{t('show')}</button>
+          </div>
+          <h3>{t('replies')} ({replies.length})</h3>
+          <div class="thread-replies" role="log" aria-label={t('replies')}>
+            {replies.length === 0 && <p class="hint">{t('none')}</p>}
+            {replies.map((m, i) => <MessageRow key={m.id} message={m} prev={i > 0 ? replies[i - 1] : parent} ctx={ctx} highlighted={false} groupId={groupId} />)}
+          </div>
+          <Composer groupId={groupId} members={members} replyTo={parent} thread uploads={uploads} />
+        </>
+      )}
+    </div>
   )
 }
