@@ -71,7 +71,7 @@ describe('UI: the conversation view', function () {
     await theirs.getByRole('button', { name: /^👍 1, reacted by ann/ }).waitFor({ timeout: 15_000 })
     await theirs.getByRole('button', { name: /^👍 1/ }).click()
     await mine.getByRole('button', { name: /^👍 2/ }).waitFor({ timeout: 15_000 })
-    if (process.env.OUTPOST_SCREENSHOTS != null) await screenshot(a, 'conversation')
+    await screenshot(a, 'conversation-light-en')
 
     // Ann edits her message: Ben sees the new text, marked edited.
     const edited = `Generator check moved to 1500 ${Date.now()}`
