@@ -96,5 +96,7 @@ export async function sharedGroup (name: string, owner: UiNode, others: UiNode[]
 
 export async function screenshot (page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true })
+  // The bundled fonts load as a page first uses their characters.
+  await page.evaluate(async () => { await document.fonts.ready })
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
 }
