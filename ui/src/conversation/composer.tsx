@@ -4,6 +4,7 @@ import { strings } from '../i18n.js'
 import { EmojiPicker } from './emoji-picker.js'
 import { formatSize, preview } from './format.js'
 import { useUploads, type Upload } from './uploads.js'
+import { Icon } from '../icons.js'
 
 const t = strings({
   en: {
@@ -146,7 +147,7 @@ export function Composer ({ groupId, members, replyTo, onCancelReply, thread, up
         </ul>
       )}
       <form class="composer" onSubmit={e => { e.preventDefault(); send().catch(console.error) }}>
-        <button type="button" class="icon-button" aria-label={t('attach')} title={t('attach')} onClick={() => fileInput.current?.click()}>📎</button>
+        <button type="button" class="icon-button" aria-label={t('attach')} title={t('attach')} onClick={() => fileInput.current?.click()}><Icon name="attach" /></button>
         <input type="file" multiple hidden ref={fileInput} aria-label={t('attach')} data-testid={thread === true ? 'thread-file-input' : 'file-input'}
           onChange={e => { attach(e.currentTarget.files); e.currentTarget.value = '' }} />
         <textarea ref={box} rows={1} aria-label={label} placeholder={label} value={draft}
@@ -158,7 +159,7 @@ export function Composer ({ groupId, members, replyTo, onCancelReply, thread, up
           }}
           onBlur={() => { setTimeout(() => { setMention(null) }, 150) }} />
         <button type="button" class="icon-button" aria-label={t('emoji')} title={t('emoji')} ref={emojiButton}
-          onClick={() => { setPicker(picker == null ? emojiButton.current : null) }}>☺</button>
+          onClick={() => { setPicker(picker == null ? emojiButton.current : null) }}><Icon name="smile" /></button>
         <button type="submit">{t('send')}</button>
       </form>
       {picker != null && <EmojiPicker anchor={picker} onPick={emoji => { insert(emoji) }} onClose={() => { setPicker(null) }} />}

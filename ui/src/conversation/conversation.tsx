@@ -8,6 +8,7 @@ import { upsert } from './format.js'
 import { MessageRow, type RowContext } from './message-row.js'
 import { useUploads } from './uploads.js'
 import { VirtualList } from './virtual-list.js'
+import { Icon } from '../icons.js'
 
 const t = strings({
   en: {
@@ -189,7 +190,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
     onChanged: m => { setMessages(list => list.some(x => x.id === m.id) ? upsert(list, m) : list) }
   }
 
-  const seenBy = latest == null || hasNewer ? [] : receipts.filter(r => r.upTo === latest.id && r.peerId !== self).map(r => r.name ?? nameOf(r.peerId))
+  const seenBy = latest == null || hasNewer ? [] : receipts.filter(r => r.upTo === latest.id && r.peerId !== self && r.peerId !== latest.author).map(r => r.name ?? nameOf(r.peerId))
   const typers = [...typing.values()].map(v => v.name)
   const typingText = typers.length === 0 ? '' : typers.length === 1 ? t('typingOne', { a: typers[0] }) : typers.length === 2 ? t('typingTwo', { a: typers[0], b: typers[1] }) : t('typingMany')
 
@@ -213,7 +214,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
       }}>
       <header class="conversation-head">
         <h2>{group?.name ?? ''}</h2>
-        <button type="button" class="icon-button" aria-label={t('pins')} title={t('pins')} onClick={() => { panel.value = { kind: 'pins', groupId } }}>📌</button>
+        <button type="button" class="icon-button" aria-label={t('pins')} title={t('pins')} onClick={() => { panel.value = { kind: 'pins', groupId } }}><Icon name="pin" /></button>
       </header>
       {loadingOlder && <div class="history-status" role="status">{t('loading')}</div>}
       {messages.length === 0 && <div class="history-empty">{t('empty')}</div>}
@@ -234,7 +235,7 @@ export function Conversation ({ groupId }: { groupId: string }) {
           </>
         )} />
       {(hasNewer || !atBottom) && messages.length > 0 && (
-        <button type="button" class="jump-latest" onClick={toLatest}>{t('latest')} ↓</button>
+        <button type="button" class="jump-latest" onClick={toLatest}>{t('latest')} <Icon name="down" size={14} /></button>
       )}
       <div class="typing" aria-live="polite">{typingText}</div>
       <Composer groupId={groupId} members={members} replyTo={replyTo} onCancelReply={() => { setReplyTo(null) }} uploads={uploads} />

@@ -4,6 +4,7 @@ import { formatDay, formatTime, strings } from '../i18n.js'
 import { EmojiPicker } from './emoji-picker.js'
 import { FileCard } from './file-card.js'
 import { preview, sameDay } from './format.js'
+import { Icon } from '../icons.js'
 
 const t = strings({
   en: {
@@ -59,10 +60,10 @@ export function MessageRow ({ message: m, prev, ctx, highlighted, groupId }: { m
           <header class="message-head">
             <span class="author">{m.authorName}</span>
             <time dateTime={new Date(m.ts).toISOString()} title={new Date(m.ts).toLocaleString()}>{formatTime(m.ts)}</time>
-            {m.pinned && <span class="pinned-mark">📌 {t('pinned')}</span>}
+            {m.pinned && <span class="pinned-mark"><Icon name="pin" size={12} /> {t('pinned')}</span>}
           </header>
         )}
-        {continued && m.pinned && <span class="pinned-mark">📌 {t('pinned')}</span>}
+        {continued && m.pinned && <span class="pinned-mark"><Icon name="pin" size={12} /> {t('pinned')}</span>}
         {m.replyTo != null && ctx.inThread !== true && (
           <button type="button" class="reply-quote" onClick={() => { ctx.onJump(m.replyTo as string) }}>
             {parent != null
@@ -106,13 +107,13 @@ export function MessageRow ({ message: m, prev, ctx, highlighted, groupId }: { m
         {!m.deleted && !editing && (
           <div class="actions" role="toolbar" aria-label={t('actions')}>
             <button type="button" class="icon-button" aria-label={t('react')} title={t('react')} ref={reactButton}
-              onClick={() => { setPicker(picker == null ? reactButton.current : null) }}>☺</button>
-            <button type="button" class="icon-button" aria-label={t('reply')} title={t('reply')} onClick={() => { ctx.onReply(m) }}>↩</button>
-            {ctx.inThread !== true && <button type="button" class="icon-button" aria-label={t('thread')} title={t('thread')} onClick={() => { ctx.onThread(m) }}>💬</button>}
+              onClick={() => { setPicker(picker == null ? reactButton.current : null) }}><Icon name="smile" /></button>
+            <button type="button" class="icon-button" aria-label={t('reply')} title={t('reply')} onClick={() => { ctx.onReply(m) }}><Icon name="reply" /></button>
+            {ctx.inThread !== true && <button type="button" class="icon-button" aria-label={t('thread')} title={t('thread')} onClick={() => { ctx.onThread(m) }}><Icon name="thread" /></button>}
             <button type="button" class="icon-button" aria-label={m.pinned ? t('unpin') : t('pin')} title={m.pinned ? t('unpin') : t('pin')}
-              onClick={() => { act(api<Message>('POST', `${path}/pin`, { on: !m.pinned })) }}>📌</button>
-            {mine && m.file == null && <button type="button" class="icon-button" aria-label={t('edit')} title={t('edit')} onClick={() => { setEditing(true) }}>✎</button>}
-            {mine && <button type="button" class="icon-button" aria-label={t('delete')} title={t('delete')} onClick={() => { setConfirming(true) }}>🗑</button>}
+              onClick={() => { act(api<Message>('POST', `${path}/pin`, { on: !m.pinned })) }}><Icon name="pin" /></button>
+            {mine && m.file == null && <button type="button" class="icon-button" aria-label={t('edit')} title={t('edit')} onClick={() => { setEditing(true) }}><Icon name="edit" /></button>}
+            {mine && <button type="button" class="icon-button" aria-label={t('delete')} title={t('delete')} onClick={() => { setConfirming(true) }}><Icon name="trash" /></button>}
           </div>
         )}
         {picker != null && <EmojiPicker anchor={picker} onPick={react} onClose={() => { setPicker(null) }} />}

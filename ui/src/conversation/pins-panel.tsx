@@ -6,8 +6,8 @@ import './conversation.css'
 import { preview } from './format.js'
 
 const t = strings({
-  en: { title: 'Pinned messages', none: 'Nothing is pinned in this group. Pin a message from its actions (📌).', open: 'Show {name}\'s message from {when}' },
-  zh: { title: '置顶消息', none: '本群还没有置顶消息。可在消息操作中置顶（📌）。', open: '查看 {name} 于 {when} 的消息' }
+  en: { title: 'Pinned messages', none: 'Nothing is pinned in this group. Pin a message from its actions (the pin button).', open: 'Show {name}\'s message from {when}' },
+  zh: { title: '置顶消息', none: '本群还没有置顶消息。可在消息操作中点击置顶按钮。', open: '查看 {name} 于 {when} 的消息' }
 })
 
 /** The group's pinned messages, live; choosing one shows it in the conversation. */

@@ -7,6 +7,7 @@ import { JoinGroupDialog } from '../groups/join-dialog.js'
 import { strings } from '../i18n.js'
 import { events, groups, me, panel, selectedGroup, type Panel } from '../state.js'
 import './shell.css'
+import { Icon } from '../icons.js'
 
 const t = strings({
   en: {
@@ -117,7 +118,7 @@ function GroupItem ({ g }: { g: GroupSummary }) {
       </button>
       {selected && (
         <button class="group-info" aria-label={t('members')} title={t('members')}
-          onClick={() => { togglePanel({ kind: 'members', groupId: g.groupId }) }}>ⓘ</button>
+          onClick={() => { togglePanel({ kind: 'members', groupId: g.groupId }) }}><Icon name="info" size={16} /></button>
       )}
     </li>
   )
@@ -148,9 +149,9 @@ export function Sidebar () {
           </button>
         </div>
         <div class="header-tools" role="toolbar" aria-label={t('tools')}>
-          <button class="tool" aria-pressed={kind === 'search'} onClick={() => { togglePanel({ kind: 'search' }) }}>🔍 {t('search')}</button>
-          <button class="tool" aria-pressed={kind === 'network'} onClick={() => { togglePanel({ kind: 'network' }) }}>📡 {t('network')}</button>
-          <button class="tool" aria-pressed={kind === 'settings'} onClick={() => { togglePanel({ kind: 'settings' }) }}>⚙ {t('settings')}</button>
+          <button class="tool" aria-pressed={kind === 'search'} onClick={() => { togglePanel({ kind: 'search' }) }}><Icon name="search" size={14} /> {t('search')}</button>
+          <button class="tool" aria-pressed={kind === 'network'} onClick={() => { togglePanel({ kind: 'network' }) }}><Icon name="network" size={14} /> {t('network')}</button>
+          <button class="tool" aria-pressed={kind === 'settings'} onClick={() => { togglePanel({ kind: 'settings' }) }}><Icon name="settings" size={14} /> {t('settings')}</button>
         </div>
       </div>
       <div class="section-head">
@@ -171,8 +172,8 @@ export function Sidebar () {
       </ul>
       <div class="sidebar-actions">
         <button onClick={() => { setDialog('create') }}>+ {t('newGroup')}</button>
-        <button onClick={() => { setDialog('join') }}>⇢ {t('joinGroup')}</button>
-        <button onClick={() => { setDialog('dm') }}>✉ {t('newDm')}</button>
+        <button onClick={() => { setDialog('join') }}><Icon name="join" size={14} /> {t('joinGroup')}</button>
+        <button onClick={() => { setDialog('dm') }}><Icon name="mail" size={14} /> {t('newDm')}</button>
       </div>
       {dialog === 'create' && <CreateGroupDialog onClose={() => { setDialog(null) }} />}
       {dialog === 'join' && <JoinGroupDialog onClose={() => { setDialog(null) }} />}
