@@ -10,6 +10,7 @@ import type { GroupId, MessageId } from './ids.js'
 import { Membership } from './membership.js'
 import { compareMessages, type ChatMessage } from './message.js'
 import { MessageIndex } from './message-index.js'
+import { SortedHistory } from './sorted-history.js'
 
 /** Where a change came from; passed to listeners so the node knows what to publish. */
 export type ChangeOrigin = 'local' | 'remote' | 'storage'
@@ -54,8 +55,7 @@ export class GroupDoc {
   private readonly keys = new Map<string, Uint8Array>()
   private readonly index: MessageIndex
   /** visible messages in display order, and by id */
-  private sorted: ChatMessage[] = []
-  private readonly byId = new Map<string, ChatMessage>()
+  private readonly history = new SortedHistory()
   private readonly listeners = new Set<MessagesListener>()
   private readonly membershipListeners = new Set<(m: Membership, origin: ChangeOrigin) => void>()
   private readonly erasedListeners = new Set<(count: number) => void>()
@@ -125,7 +125,7 @@ export class GroupDoc {
     // No need to open what we just sealed.
     this.index.remember(id, body)
     this.write<PostEvent>('messages', { kind: 'post', id, by: this.crypto.self, ts, key: keyId, body: sealed })
-    return this.byId.get(id) as ChatMessage
+    return this.history.get(id) as ChatMessage
   }
 
   edit (target: MessageId, text: string, name: string, ts: Timestamp): ChatMessage {
@@ -136,7 +136,7 @@ export class GroupDoc {
     const { keyId, sealed } = this.seal(id, { text, name })
     this.index.remember(id, { text, name })
     this.write<EditEvent>('messages', { kind: 'edit', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
-    return this.byId.get(target) as ChatMessage
+    return this.history.get(target) as ChatMessage
   }
 
   /** Hides a message: one's own, or anyone's for owners and admins. */
@@ -149,7 +149,7 @@ export class GroupDoc {
     if (post.by !== this.crypto.self && !this.folded.canModerateAt(this.crypto.self, at)) throw new NotAllowedError('only the author, an owner or an admin deletes a message')
     this.write<DeleteEvent>('messages', { kind: 'delete', id, by: this.crypto.self, ts, target, targetBy: post.by, targetTs: post.ts })
     this.eraseDeleted()
-    return this.byId.get(target)
+    return this.history.get(target)
   }
 
   /**
@@ -199,7 +199,7 @@ export class GroupDoc {
 
   /** Toggles this node's reaction `emoji` on a message; returns the message as it is now. */
   react (target: MessageId, emoji: string, ts: Timestamp): ChatMessage {
-    if (this.byId.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
+    if (this.history.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
     const trimmed = emoji.trim()
     if (trimmed.length === 0 || trimmed.length > MAX_EMOJI_LENGTH || /\s/.test(trimmed)) throw new NotAllowedError('a reaction is one emoji (or a short word without spaces)')
     const id = newEventId(this.crypto.self)
@@ -208,23 +208,23 @@ export class GroupDoc {
     const { keyId, sealed } = this.seal(id, body)
     this.index.remember(id, body)
     this.write<ReactEvent>('messages', { kind: 'react', id, by: this.crypto.self, ts, target, key: keyId, body: sealed })
-    return this.byId.get(target) as ChatMessage
+    return this.history.get(target) as ChatMessage
   }
 
   /** Pins or unpins a message for the whole group (members who may post). */
   pin (target: MessageId, on: boolean, ts: Timestamp): ChatMessage {
-    if (this.byId.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
+    if (this.history.get(target) == null) throw new NotAllowedError(`no message ${target} in this group`)
     const id = newEventId(this.crypto.self)
     this.assertMayPost({ ts, by: this.crypto.self, id })
     this.write<PinEvent>('messages', { kind: 'pin', id, by: this.crypto.self, ts, target, on })
-    return this.byId.get(target) as ChatMessage
+    return this.history.get(target) as ChatMessage
   }
 
   /** A message and the posts that reply to it, in display order. */
   thread (id: MessageId): ChatMessage[] {
-    const parent = this.byId.get(id)
+    const parent = this.history.get(id)
     if (parent == null) return []
-    const replies = this.index.replyIds(id).map(r => this.byId.get(r as MessageId)).filter((m): m is ChatMessage => m != null)
+    const replies = this.index.replyIds(id).map(r => this.history.get(r as MessageId)).filter((m): m is ChatMessage => m != null)
     return [parent, ...replies.sort(compareMessages)]
   }
 
@@ -233,7 +233,7 @@ export class GroupDoc {
    * when it moves this node's receipt forward; returns the receipt's message.
    */
   markRead (upTo: MessageId | undefined, ts: Timestamp): MessageId | undefined {
-    const target = upTo != null ? this.byId.get(upTo) : this.sorted.at(-1)
+    const target = upTo != null ? this.history.get(upTo) : this.history.last()
     if (upTo != null && target == null) throw new NotAllowedError(`no message ${upTo} in this group`)
     if (target == null) return undefined
     const current = this.readUpTo(this.crypto.self)
@@ -247,7 +247,7 @@ export class GroupDoc {
   /** The message `peer` has read up to (undefined: none, or one not visible here yet). */
   readUpTo (peer: string): ChatMessage | undefined {
     const receipt = this.index.readReceipts().get(peer)
-    return receipt == null ? undefined : this.byId.get(receipt.target)
+    return receipt == null ? undefined : this.history.get(receipt.target)
   }
 
   /** Every member's receipt: up to which message, and when. */
@@ -258,17 +258,12 @@ export class GroupDoc {
   /** Messages after `peer`'s receipt that others wrote (and how many of them mention `mentionKeys`). */
   unread (peer: string, mentionKeys: string[] = [peer]): { unread: number, mentions: number } {
     const upTo = this.readUpTo(peer)
-    let from = 0
-    if (upTo != null) {
-      from = this.sorted.indexOf(upTo) + 1
-    } else if (this.index.readReceipts().has(peer)) {
-      // Read up to a message this node does not show (yet): count nothing rather than all.
-      return { unread: 0, mentions: 0 }
-    }
+    // Read up to a message this node does not show (yet): count nothing rather than all.
+    if (upTo == null && this.index.readReceipts().has(peer)) return { unread: 0, mentions: 0 }
     let unread = 0
     let mentions = 0
-    for (let i = from; i < this.sorted.length; i++) {
-      const m = this.sorted[i]
+    // From the receipt on, found by binary search: the cost is the unread messages, not the history.
+    for (const m of upTo != null ? this.history.after(upTo) : this.history.all()) {
       if (m.author === peer || m.deleted) continue
       unread++
       if (m.mentions?.some(x => mentionKeys.includes(x)) === true) mentions++
@@ -278,7 +273,7 @@ export class GroupDoc {
 
   /** Pinned messages, in display order. */
   pinned (): ChatMessage[] {
-    return this.sorted.filter(m => m.pinned)
+    return this.history.all().filter(m => m.pinned)
   }
 
   /** Applies an update received from a peer, after guard.ts has removed what is not allowed. */
@@ -315,7 +310,7 @@ export class GroupDoc {
   }
 
   get size (): number {
-    return this.sorted.length
+    return this.history.size
   }
 
   /** Stored entries that failed validation (from a corrupt store). */
@@ -324,28 +319,17 @@ export class GroupDoc {
   }
 
   get (id: MessageId): ChatMessage | undefined {
-    return this.byId.get(id)
+    return this.history.get(id)
   }
 
   /** The latest `limit` messages (all when omitted), oldest first. */
   latest (limit?: number): ChatMessage[] {
-    return limit === undefined ? this.sorted.slice() : this.sorted.slice(Math.max(0, this.sorted.length - limit))
+    return this.history.latest(limit)
   }
 
-  /**
-   * One page of the history, oldest first, found by binary search (no copy of the whole
-   * list): the `limit` messages just before `before`, just after `after`, or centred on
-   * `around` (the message itself included). An id this replica does not show gives [].
-   */
+  /** One page of the history, oldest first: see SortedHistory.page. */
   page (anchor: { before?: MessageId, after?: MessageId, around?: MessageId }, limit: number): ChatMessage[] {
-    const id = anchor.before ?? anchor.after ?? anchor.around
-    const message = id != null ? this.byId.get(id) : undefined
-    if (message == null) return []
-    const at = this.indexOf(message)
-    if (anchor.before != null) return this.sorted.slice(Math.max(0, at - limit), at)
-    if (anchor.after != null) return this.sorted.slice(at + 1, at + 1 + limit)
-    const start = Math.max(0, at - Math.floor(limit / 2))
-    return this.sorted.slice(start, start + Math.max(1, limit))
+    return this.history.page(anchor, limit)
   }
 
   onMessages (listener: MessagesListener): () => void {
@@ -410,10 +394,10 @@ export class GroupDoc {
     const removed: MessageId[] = []
     for (const id of touched) {
       const next = this.index.view(id)
-      const previous = this.byId.get(id)
-      if (previous != null) this.unplace(previous)
+      const previous = this.history.get(id)
+      if (previous != null) this.history.remove(previous)
       if (next != null) {
-        this.place(next)
+        this.history.add(next)
         changed.push(next)
       } else if (previous != null) {
         removed.push(previous.id)
@@ -438,24 +422,20 @@ export class GroupDoc {
 
   /** Recomputes every message (after a membership change) and reports what changed. */
   private rebuild (origin: ChangeOrigin): void {
-    const previous = new Map(this.byId)
-    this.byId.clear()
+    const previous = this.history.snapshot()
     const list: ChatMessage[] = []
     for (const id of this.index.viewIds()) {
       const message = this.index.view(id)
-      if (message == null) continue
-      list.push(message)
-      this.byId.set(id, message)
+      if (message != null) list.push(message)
     }
-    list.sort(compareMessages)
-    this.sorted = list
+    this.history.reset(list)
     const changed = list.filter(m => {
       const before = previous.get(m.id)
       return before == null || before.text !== m.text || before.edits !== m.edits || before.deleted !== m.deleted ||
         before.pinned !== m.pinned || before.replies !== m.replies || JSON.stringify(before.reactions) !== JSON.stringify(m.reactions)
     })
     this.emit(changed, origin)
-    this.emitRemoved([...previous.keys()].filter(id => !this.byId.has(id)) as MessageId[])
+    this.emitRemoved([...previous.keys()].filter(id => !this.history.has(id)) as MessageId[])
   }
 
   private emitRemoved (ids: MessageId[]): void {
@@ -467,35 +447,5 @@ export class GroupDoc {
     if (changed.length === 0 || this.listeners.size === 0) return
     changed.sort(compareMessages)
     for (const listener of this.listeners) listener(changed, origin)
-  }
-
-  private unplace (message: ChatMessage): void {
-    this.byId.delete(message.id)
-    const at = this.indexOf(message)
-    if (this.sorted[at]?.id === message.id) this.sorted.splice(at, 1)
-  }
-
-  /** Keeps the sorted list current without a full re-sort (most arrivals are the newest). */
-  private place (message: ChatMessage): void {
-    this.byId.set(message.id, message)
-    const list = this.sorted
-    if (list.length === 0 || compareMessages(list[list.length - 1], message) < 0) {
-      list.push(message)
-      return
-    }
-    list.splice(this.indexOf(message), 0, message)
-  }
-
-  /** First index whose message sorts at or after `message` (binary search). */
-  private indexOf (message: ChatMessage): number {
-    const list = this.sorted
-    let lo = 0
-    let hi = list.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compareMessages(list[mid], message) < 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
   }
 }
