@@ -5,7 +5,7 @@ import { resolvePeer } from './names.js'
 import type { GroupMembership } from './group-membership.js'
 import type { Group, GroupRegistry } from './groups.js'
 import { MENTION_ALL } from './history-view.js'
-import type { GroupSummary, InviteOptions, MemberSummary } from './node-types.js'
+import type { GroupSummary, InviteOptions, MemberSummary, NetworkSummary } from './node-types.js'
 import { safetyNumber } from './safety-number.js'
 import type { SyncService } from './sync.js'
 import { DEFAULT_INVITE_TTL_MS, groupIdOf, makeInvite, makeJoin, newGroupNonce, remove, rotate, setRetention, setRole, writeCreate, type Me } from './trust/actions.js'
@@ -19,8 +19,8 @@ export interface GroupAdminComponents {
   groups: GroupRegistry
   me: Me
   clock: HybridClock
-  discovery: Pick<Discovery, 'addPeer'>
-  sync: Pick<SyncService, 'syncAll'>
+  discovery: Pick<Discovery, 'addPeer' | 'peers'>
+  sync: Pick<SyncService, 'syncAll' | 'lastSynced'>
   membership: Pick<GroupMembership, 'admission'>
   /** a group this node now holds: watch it, index it, subscribe its topic */
   addGroup: (group: Group) => void
@@ -42,17 +42,23 @@ export class GroupAdmin {
     const self = this.components.me.peerId
     return this.components.groups.list().map(g => ({
       groupId: g.info.groupId,
-      name: g.doc.membership.name ?? g.info.name,
+      name: this.displayName(g),
       joinedAt: g.info.joinedAt,
       messages: g.doc.size,
       topic: g.topic,
-      ...(g.info.dm != null ? { dm: g.info.dm, name: this.components.nameOf(g.info.dm) ?? g.info.name } : {}),
+      ...(g.info.dm != null ? { dm: g.info.dm } : {}),
       role: g.info.removed != null ? null : g.doc.membership.role(self),
       members: g.doc.membership.members.size,
       retentionSeconds: g.doc.membership.retentionSeconds,
       ...g.doc.unread(self, [self, MENTION_ALL]),
       ...(g.info.removed != null ? { removed: { by: g.info.removed.by, at: g.info.removed.at } } : {})
     }))
+  }
+
+  /** A group's name; a direct message is called by the other person's name. */
+  private displayName (g: Group): string {
+    if (g.info.dm != null) return this.components.nameOf(g.info.dm) ?? g.info.name
+    return g.doc.membership.name ?? g.info.name
   }
 
   /** `auditDeletes`: message deletions go into the group's audit trail (fixed at creation). */
@@ -105,6 +111,7 @@ export class GroupAdmin {
     const self = this.components.me.peerId
     return [...group.doc.membership.members.values()].map(m => {
       const name = this.components.nameOf(m.peerId)
+      const lastSync = m.peerId === self ? undefined : this.components.sync.lastSynced(m.peerId, group.info.groupId)
       return {
         peerId: m.peerId,
         ...(name != null ? { name } : {}),
@@ -112,9 +119,44 @@ export class GroupAdmin {
         since: m.since.ms,
         connected: m.peerId === self || connected.has(m.peerId),
         self: m.peerId === self,
-        safetyNumber: safetyNumber(m.peerId)
+        safetyNumber: safetyNumber(m.peerId),
+        ...(lastSync != null ? { lastSync } : {})
       }
     }).sort((a, b) => a.since - b.since)
+  }
+
+  /**
+   * Who of the members of this node's groups is reachable now, when each was last seen,
+   * and when this node last synced each group with each of them: what the UI shows so
+   * that a partition is not mistaken for silence. (The UI asks every few seconds: no
+   * unread counts or other walks over the histories here.)
+   */
+  network (): NetworkSummary {
+    const self = this.components.me.peerId
+    const book = new Map(this.components.discovery.peers().map(p => [p.peerId, p]))
+    const people = new Map<string, NetworkSummary['members'][number]>()
+    const groups = this.components.groups.list().filter(g => g.info.removed == null && g.doc.membership.role(self) != null).map(g => {
+      const members = this.members(g.info.groupId).filter(m => !m.self)
+      for (const m of members) {
+        if (people.has(m.peerId)) continue
+        const peer = book.get(m.peerId)
+        people.set(m.peerId, {
+          peerId: m.peerId,
+          ...(m.name != null ? { name: m.name } : {}),
+          connected: m.connected,
+          ...(peer?.lastSeen != null ? { lastSeen: peer.lastSeen } : {}),
+          ...(peer?.problem != null ? { problem: peer.problem } : {})
+        })
+      }
+      return {
+        groupId: g.info.groupId,
+        name: this.displayName(g),
+        ...(g.info.dm != null ? { dm: g.info.dm } : {}),
+        members: members.map(m => ({ peerId: m.peerId, ...(m.lastSync != null ? { lastSync: m.lastSync } : {}) }))
+      }
+    })
+    const members = [...people.values()]
+    return { reachable: members.filter(m => m.connected).length, total: members.length, members, groups }
   }
 
   /** Removes a member and rotates the group key; resolves once the change is on disk. */

@@ -4,17 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ConnectionGater } from '@libp2p/interface'
-import type { Libp2pOptions } from 'libp2p'
 import { HybridClock, MemoryKv, type ChatMessage, type DocCrypto, type GroupId, type KvStore } from '../crdt/index.js'
-import { Discovery, readPeersFile, type PeerStatus, type RedialerInit } from '../discovery/index.js'
+import { Discovery, readPeersFile, type PeerStatus } from '../discovery/index.js'
 import { DataDir } from './data-dir.js'
 import { NodeStoppedError, NotInitializedError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
-import type { FloodGuardInit } from './flood-guard.js'
 import { createHost, type Host } from './host.js'
 import { initIdentity, loadIdentity, saveProfileName, type Identity } from './identity.js'
 import { loadNetworkKey } from './network-key.js'
@@ -27,12 +24,14 @@ import { FileService, type SendFileOptions } from './files/index.js'
 import { GroupAdmin } from './group-admin.js'
 import { resolvePeer } from './names.js'
 import { GroupMembership } from './group-membership.js'
-import { PresenceService, type PresenceInit, type PresenceState } from './presence.js'
+import { PresenceService, type PresenceState } from './presence.js'
 import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent, NetworkSummary } from './node-types.js'
+import type { OutpostNodeInit } from './node-init.js'
 import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
 import { insecureCrypto } from './trust/insecure.js'
 
+export type { OutpostNodeInit } from './node-init.js'
 export type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageEvent } from './node-types.js'
 export { MENTION_ALL } from './history-view.js'
 
@@ -40,42 +39,6 @@ const log = logger('outpost:node')
 
 /** How often expired messages are looked for. */
 const RETENTION_CHECK_MS = 60_000
-
-export interface OutpostNodeInit {
-  /** data directory (LevelDB on disk); ignored when `kv` is given; neither: in memory */
-  dataDir?: string
-  /** storage to use instead of the data directory's LevelDB (tests) */
-  kv?: KvStore
-  /** the data directory's passphrase: required when it is encrypted, encrypts it when not */
-  passphrase?: string
-  /** pre-shared network key; default: the one stored by `outpost init --network-key` */
-  networkKey?: Uint8Array
-  /** display name, used when the identity is created */
-  name?: string
-  listen?: string[]
-  /** static peers to keep connected (the data directory's peers file is added) */
-  peers?: string[]
-  mdns?: boolean
-  mdnsInterval?: number
-  syncIntervalMs?: number
-  /** for tests of a broken node: no sync protocol at all */
-  syncDisabled?: boolean
-  connectionGater?: ConnectionGater
-  transports?: Libp2pOptions['transports']
-  redial?: RedialerInit
-  compactAfter?: number
-  /** for tests: other flood-guard budgets */
-  floodGuard?: FloodGuardInit
-  /** presence heartbeat and typing timeouts (tests shorten them) */
-  presence?: PresenceInit
-  /** the largest file this node sends or fetches, in bytes (default 4 GiB) */
-  maxFileBytes?: number
-  /**
-   * Turns signatures and encryption off, to measure what they cost (benchmarks only: such a
-   * node trusts every entry and talks to no node with them on).
-   */
-  insecure?: boolean
-}
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -406,43 +369,12 @@ export class OutpostNode extends EventEmitter {
   }
 
   members (groupId: string): MemberSummary[] {
-    return this.admin.members(groupId).map(m => {
-      const lastSync = m.self ? undefined : this.sync.lastSynced(m.peerId, groupId as GroupId)
-      return lastSync != null ? { ...m, lastSync } : m
-    })
+    return this.admin.members(groupId)
   }
 
-  /**
-   * Who of the members of this node's groups is reachable now, when each was last seen,
-   * and when this node last synced each group with each of them: what the UI shows so
-   * that a partition is not mistaken for silence.
-   */
+  /** Who is reachable, last seen and last synced: see GroupAdmin.network. */
   network (): NetworkSummary {
-    const book = new Map(this.peers().map(p => [p.peerId, p]))
-    const connectedNow = new Set(this.host.getConnections().map(c => c.remotePeer.toString()))
-    const people = new Map<string, NetworkSummary['members'][number]>()
-    const groups = this.listGroups().filter(g => g.role != null).map(g => {
-      const members = this.members(g.groupId).filter(m => !m.self)
-      for (const m of members) {
-        if (people.has(m.peerId)) continue
-        const peer = book.get(m.peerId)
-        people.set(m.peerId, {
-          peerId: m.peerId,
-          ...(m.name != null ? { name: m.name } : {}),
-          connected: connectedNow.has(m.peerId),
-          ...(peer?.lastSeen != null ? { lastSeen: peer.lastSeen } : {}),
-          ...(peer?.problem != null ? { problem: peer.problem } : {})
-        })
-      }
-      return {
-        groupId: g.groupId,
-        name: g.name,
-        ...(g.dm != null ? { dm: g.dm } : {}),
-        members: members.map(m => ({ peerId: m.peerId, ...(m.lastSync != null ? { lastSync: m.lastSync } : {}) }))
-      }
-    })
-    const members = [...people.values()]
-    return { reachable: members.filter(m => m.connected).length, total: members.length, members, groups }
+    return this.admin.network()
   }
 
   /** Removes a member and rotates the group key; resolves once the change is on disk. */
