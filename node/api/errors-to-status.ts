@@ -6,6 +6,7 @@ const STATUS: Record<string, number> = {
   InvalidMessageError: 400,
   UnauthorizedError: 401,
   NotAllowedError: 403,
+  WrongPassphraseError: 403,
   UnknownGroupError: 404,
   UnknownPeerError: 404,
   UnknownFileError: 404,

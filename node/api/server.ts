@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { MAX_API_BODY_BYTES } from '../constants.js'
-import { InvalidRequestError, PayloadTooLargeError, UnauthorizedError } from '../errors.js'
+import { InvalidRequestError, UnauthorizedError } from '../errors.js'
 import type { MessageEvent, OutpostNode } from '../outpost-node.js'
 import { statusOf } from './errors-to-status.js'
+import { readJson, replyJson } from './json.js'
 import { routes, StreamReply, type Route } from './routes.js'
 import { serveUi } from './static-files.js'
 import { UiGate } from './ui-gate.js'
@@ -31,7 +30,6 @@ export interface ApiServerInit {
 export class ApiServer {
   private server: Server | null = null
   private wss: WebSocketServer | null = null
-  private readonly token: Buffer
   private readonly gate: UiGate
   private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
   private readonly onTyping = (event: object): void => { this.broadcast({ type: 'typing', ...event }) }
@@ -39,8 +37,7 @@ export class ApiServer {
   private readonly onFile = (event: object): void => { this.broadcast({ type: 'file', ...event }) }
 
   constructor (private readonly node: OutpostNode, private readonly init: ApiServerInit) {
-    this.token = Buffer.from(init.token)
-    this.gate = new UiGate(init.sessionsFile)
+    this.gate = new UiGate({ token: init.token, sessionsFile: init.sessionsFile })
   }
 
   /** A link that opens the UI signed in: good once, for a day (`outpost ui` makes another). */
@@ -54,7 +51,7 @@ export class ApiServer {
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
     server.on('upgrade', (req, socket, head) => {
       try {
-        this.authorize(req)
+        this.gate.authorize(req)
         if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/events') throw new InvalidRequestError('no such WebSocket endpoint')
       } catch (err) {
         socket.end(`HTTP/1.1 ${statusOf(err as Error)} Refused\r\nConnection: close\r\n\r\n`)
@@ -113,41 +110,25 @@ export class ApiServer {
     }
   }
 
-  private authorize (req: IncomingMessage): void {
-    // Browsers attach Origin; a page from anywhere else must not drive this node.
-    const origin = req.headers.origin
-    if (origin != null && origin !== `http://${req.headers.host ?? ''}`) {
-      throw new UnauthorizedError(`requests from origin ${origin} are refused`)
-    }
-    // The UI's session cookie (SameSite=Strict, so other sites' pages cannot send it).
-    if (this.gate.signedIn(req)) return
-    const header = req.headers.authorization ?? ''
-    const url = new URL(req.url ?? '/', 'http://x')
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('token') ?? ''))
-    if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
-      throw new UnauthorizedError('not signed in: open the link `outpost start` printed (or run `outpost ui`), or send the API token (file api-token in the data directory)')
-    }
-  }
-
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (await this.gate.handle(req, url, res, r => { this.authorize(r) }, (r, status, body) => { this.reply(r, status, body) })) return
+    if (await this.gate.handle(req, url, res)) return
     // The UI's files are the same for everyone; what they show comes from /v1, which is guarded.
     if (req.method === 'GET' && !url.pathname.startsWith('/v1/')) {
       await serveUi(url.pathname, res, this.init.uiDir)
       return
     }
-    this.authorize(req)
+    this.gate.authorize(req)
     const match = findRoute(req.method ?? 'GET', url.pathname)
     if (match == null) {
-      this.reply(res, 404, { error: { name: 'NotFound', message: `no endpoint ${req.method} ${url.pathname}` } })
+      replyJson(res, 404, { error: { name: 'NotFound', message: `no endpoint ${req.method} ${url.pathname}` } })
       return
     }
     // A raw route reads the request itself (a file's bytes); the others take a JSON object.
     const body = req.method === 'POST' && match.route.raw !== true ? await readJson(req) : {}
     const result = await match.route.run(this.node, { params: match.params, query: url.searchParams, body, req })
     if (result instanceof StreamReply) await this.stream(res, result)
-    else this.reply(res, match.route.status ?? 200, result)
+    else replyJson(res, match.route.status ?? 200, result)
   }
 
   private async stream (res: ServerResponse, reply: StreamReply): Promise<void> {
@@ -172,15 +153,10 @@ export class ApiServer {
   private fail (res: ServerResponse, err: Error): void {
     const status = statusOf(err)
     if (status >= 500) log.error('API request failed: %s', err.stack ?? err.message)
-    this.reply(res, status, { error: { name: err.name, message: err.message } })
+    replyJson(res, status, { error: { name: err.name, message: err.message } })
   }
 
-  private reply (res: ServerResponse, status: number, body: unknown): void {
-    if (res.headersSent) return
-    const data = JSON.stringify(body)
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' })
-    res.end(data)
-  }
+
 }
 
 function findRoute (method: string, path: string): { route: Route, params: string[] } | null {
@@ -190,25 +166,4 @@ function findRoute (method: string, path: string): { route: Route, params: strin
     if (m != null) return { route, params: m.slice(1).map(decodeURIComponent) }
   }
   return null
-}
-
-async function readJson (req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    // Past the limit, read on (discarding) so the client gets the answer rather than a
-    // reset connection, up to a bound beyond which the connection is cut.
-    if (size <= MAX_API_BODY_BYTES) chunks.push(chunk as Buffer)
-    else if (size > 16 * MAX_API_BODY_BYTES) break
-  }
-  if (size > MAX_API_BODY_BYTES) throw new PayloadTooLargeError(`request body over ${MAX_API_BODY_BYTES} bytes`)
-  if (size === 0) return {}
-  try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
-    return value as Record<string, unknown>
-  } catch {
-    throw new InvalidRequestError('the request body must be a JSON object')
-  }
 }

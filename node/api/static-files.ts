@@ -33,16 +33,12 @@ export async function serveUi (pathname: string, res: ServerResponse, dir = UI_D
     decoded = '/'
   }
   const wanted = normalize(join(dir, decoded))
-  let file = wanted.startsWith(dir + sep) ? wanted : join(dir, 'index.html')
-  try {
-    if (!(await stat(file)).isFile()) file = join(dir, 'index.html')
-  } catch {
-    file = join(dir, 'index.html')
-  }
-  let size: number
-  try {
-    size = (await stat(file)).size
-  } catch {
+  const index = join(dir, 'index.html')
+  // A path outside the folder, or not a file there, is a page route: index.html.
+  let file = wanted.startsWith(dir + sep) ? wanted : index
+  let size = await fileSize(file)
+  if (size == null && file !== index) size = await fileSize(file = index)
+  if (size == null) {
     res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
     res.end('The UI is not built: run `npm run build` (npm install does it).\n')
     return
@@ -57,4 +53,14 @@ export async function serveUi (pathname: string, res: ServerResponse, dir = UI_D
     'x-frame-options': 'DENY'
   })
   createReadStream(file).pipe(res)
+}
+
+/** The size of a regular file; undefined when there is none at `path`. */
+async function fileSize (path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path)
+    return s.isFile() ? s.size : undefined
+  } catch {
+    return undefined
+  }
 }

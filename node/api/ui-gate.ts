@@ -1,18 +1,24 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { UnauthorizedError } from '../errors.js'
+import { replyJson } from './json.js'
 import { UiSessions } from './ui-sessions.js'
 
 /**
- * The UI's door on an HTTP server at `baseUrl`: sign-in links, the session cookie, and the
+ * The door of the node's HTTP server at `baseUrl`: who may act for the node (the API
+ * token, or the UI's session cookie, from no other origin), sign-in links, and the
  * requests about the session itself. Used by the API server, and by the unlock server that
  * stands in for it while an encrypted data directory waits for its passphrase (the session
  * made there carries over: same port, same sessions file).
  */
 export class UiGate {
   private readonly sessions: UiSessions
+  private readonly token: Buffer
   private baseUrl = ''
 
-  constructor (sessionsFile?: string) {
-    this.sessions = new UiSessions(sessionsFile)
+  constructor (init: { token: string, sessionsFile?: string }) {
+    this.token = Buffer.from(init.token)
+    this.sessions = new UiSessions(init.sessionsFile)
   }
 
   async open (baseUrl: string): Promise<void> {
@@ -25,32 +31,41 @@ export class UiGate {
     return `${this.baseUrl}/signin?code=${this.sessions.newCode()}`
   }
 
-  /** Whether the request carries a live session. */
-  signedIn (req: IncomingMessage): boolean {
-    const id = this.sessionOf(req)
-    return id != null && this.sessions.check(id)
+  /** Throws UnauthorizedError unless the request may act for the node. */
+  authorize (req: IncomingMessage): void {
+    // Browsers attach Origin; a page from anywhere else must not drive this node.
+    const origin = req.headers.origin
+    if (origin != null && origin !== `http://${req.headers.host ?? ''}`) {
+      throw new UnauthorizedError(`requests from origin ${origin} are refused`)
+    }
+    // The UI's session cookie (SameSite=Strict, so other sites' pages cannot send it).
+    const session = this.sessionOf(req)
+    if (session != null && this.sessions.check(session)) return
+    const header = req.headers.authorization ?? ''
+    const url = new URL(req.url ?? '/', 'http://x')
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('token') ?? ''))
+    if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+      throw new UnauthorizedError('not signed in: open the link `outpost start` printed (or run `outpost ui`), or send the API token (file api-token in the data directory)')
+    }
   }
 
-  /**
-   * Answers GET /signin, POST /v1/ui/link and POST /v1/ui/signout; true when `req` was one
-   * of them. `authorize` throws when the request may not act for the node.
-   */
-  async handle (req: IncomingMessage, url: URL, res: ServerResponse, authorize: (req: IncomingMessage) => void, reply: (res: ServerResponse, status: number, body: unknown) => void): Promise<boolean> {
+  /** Answers GET /signin, POST /v1/ui/link and POST /v1/ui/signout; true when `req` was one of them. */
+  async handle (req: IncomingMessage, url: URL, res: ServerResponse): Promise<boolean> {
     if (req.method === 'GET' && url.pathname === '/signin') {
       await this.signIn(url, res)
       return true
     }
     if (req.method === 'POST' && url.pathname === '/v1/ui/link') {
-      authorize(req)
-      reply(res, 201, { ui: this.signInLink() })
+      this.authorize(req)
+      replyJson(res, 201, { ui: this.signInLink() })
       return true
     }
     if (req.method === 'POST' && url.pathname === '/v1/ui/signout') {
-      authorize(req)
+      this.authorize(req)
       const id = this.sessionOf(req)
       if (id != null) await this.sessions.end(id)
       res.setHeader('set-cookie', `${this.cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`)
-      reply(res, 200, { signedOut: true })
+      replyJson(res, 200, { signedOut: true })
       return true
     }
     return false

@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { timingSafeEqual } from 'node:crypto'
+import { statusOf } from '../api/errors-to-status.js'
+import { readJson, replyJson as reply } from '../api/json.js'
 import { serveUi } from '../api/static-files.js'
 import { UiGate } from '../api/ui-gate.js'
 import type { DataDir } from '../data-dir.js'
-import { UnauthorizedError, WrongPassphraseError } from '../errors.js'
+import { InvalidRequestError, WrongPassphraseError } from '../errors.js'
 import { readVaultFile, unlockVault } from '../vault.js'
 
 /** Wrong passphrases are answered no faster than this: the scrypt cost is the main brake, this is another. */
@@ -21,43 +22,29 @@ const WRONG_PASSPHRASE_DELAY_MS = 1_000
 export async function unlockInBrowser (dataDir: DataDir, api: { host: string, port: number }, onWaiting: (ui: string) => void): Promise<{ passphrase: string, port: number }> {
   const header = await readVaultFile(dataDir.vaultFile)
   if (header == null) throw new Error('unlockInBrowser needs an encrypted data directory')
-  const token = Buffer.from(await dataDir.token())
-  const gate = new UiGate(dataDir.uiSessionsFile)
+  const gate = new UiGate({ token: await dataDir.token(), sessionsFile: dataDir.uiSessionsFile })
   let done: (value: string) => void = () => {}
   const unlocked = new Promise<string>(resolve => { done = resolve })
 
-  const authorize = (req: IncomingMessage): void => {
-    const origin = req.headers.origin
-    if (origin != null && origin !== `http://${req.headers.host ?? ''}`) throw new UnauthorizedError(`requests from origin ${origin} are refused`)
-    if (gate.signedIn(req)) return
-    const header = req.headers.authorization ?? ''
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '')
-    if (given.length !== token.length || !timingSafeEqual(given, token)) throw new UnauthorizedError('not signed in: open the link `outpost start` printed')
-  }
-  const reply = (res: ServerResponse, status: number, body: unknown): void => {
-    const data = JSON.stringify(body)
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' })
-    res.end(data)
-  }
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (await gate.handle(req, url, res, authorize, reply)) return
+    if (await gate.handle(req, url, res)) return
     if (req.method === 'GET' && !url.pathname.startsWith('/v1/')) {
       await serveUi(url.pathname, res)
       return
     }
-    authorize(req)
+    gate.authorize(req)
     if (req.method === 'GET' && url.pathname === '/v1/status') {
       reply(res, 423, { locked: true, error: { name: 'LockedError', message: 'the data directory is encrypted: give its passphrase to start the node' } })
     } else if (req.method === 'POST' && url.pathname === '/v1/unlock') {
-      const passphrase = await readPassphrase(req)
+      const passphrase = (await readJson(req)).passphrase
+      if (typeof passphrase !== 'string' || passphrase.length === 0) throw new InvalidRequestError("field 'passphrase' is required")
       try {
         await unlockVault(header, passphrase)
       } catch (err) {
-        if (!(err instanceof WrongPassphraseError)) throw err
-        await new Promise(resolve => setTimeout(resolve, WRONG_PASSPHRASE_DELAY_MS))
-        reply(res, 403, { error: { name: err.name, message: err.message } })
-        return
+        // Answered (403) no sooner than the delay.
+        if (err instanceof WrongPassphraseError) await new Promise(resolve => setTimeout(resolve, WRONG_PASSPHRASE_DELAY_MS))
+        throw err
       }
       reply(res, 200, { unlocked: true })
       done(passphrase)
@@ -68,8 +55,7 @@ export async function unlockInBrowser (dataDir: DataDir, api: { host: string, po
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
-      if (res.headersSent) return
-      reply(res, err.name === UnauthorizedError.NAME ? 401 : 400, { error: { name: err.name, message: err.message } })
+      reply(res, statusOf(err), { error: { name: err.name, message: err.message } })
     })
   })
   await new Promise<void>((resolve, reject) => {
@@ -84,23 +70,4 @@ export async function unlockInBrowser (dataDir: DataDir, api: { host: string, po
   server.closeAllConnections()
   await new Promise<void>(resolve => server.close(() => { resolve() }))
   return { passphrase, port }
-}
-
-async function readPassphrase (req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > 4096) throw new Error('that request is too large for a passphrase')
-    chunks.push(chunk as Buffer)
-  }
-  let body: unknown
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new Error('the body must be JSON: {"passphrase": "..."}')
-  }
-  const passphrase = (body as { passphrase?: unknown })?.passphrase
-  if (typeof passphrase !== 'string' || passphrase.length === 0) throw new Error("field 'passphrase' is required")
-  return passphrase
 }
