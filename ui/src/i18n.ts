@@ -54,3 +54,9 @@ export function formatTime (ms: number): string {
 export function formatDay (ms: number): string {
   return formatter('day').format(ms)
 }
+
+/** A moment as its time today, or its date and time on another day. */
+export function when (ms: number): string {
+  const today = new Date(ms).toDateString() === new Date().toDateString()
+  return today ? formatTime(ms) : `${formatDay(ms)} ${formatTime(ms)}`
+}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api, type GroupSummary } from '../api.js'
-import { formatDay, formatTime, strings } from '../i18n.js'
+import { strings, when } from '../i18n.js'
 import { Dialog } from '../shell/dialog.js'
 import { events, groups, refresh } from '../state.js'
 import { download, fileSafe } from './download.js'
@@ -81,12 +81,6 @@ interface Member { peerId: string, name?: string, role: Role, since: number, con
 interface Presence { peerId: string, state: 'online' | 'away' | 'offline', lastSeen?: number }
 
 const RETENTION: Array<[number, 'forever' | 'day' | 'week' | 'month' | 'year']> = [[0, 'forever'], [86400, 'day'], [7 * 86400, 'week'], [30 * 86400, 'month'], [365 * 86400, 'year']]
-
-/** A moment as "today 14:03" or a date with the time. */
-export function when (ms: number): string {
-  const sameDay = new Date(ms).toDateString() === new Date().toDateString()
-  return sameDay ? formatTime(ms) : `${formatDay(ms)} ${formatTime(ms)}`
-}
 
 function retentionName (seconds: number): string {
   const known = RETENTION.find(([s]) => s === seconds)

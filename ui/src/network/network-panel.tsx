@@ -1,6 +1,5 @@
 import { useEffect } from 'preact/hooks'
-import { when } from '../groups/members-panel.js'
-import { strings } from '../i18n.js'
+import { strings, when } from '../i18n.js'
 import { connected } from '../state.js'
 import { loadNetwork, network, watchNetwork } from './network-state.js'
 import './network.css'
