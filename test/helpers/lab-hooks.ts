@@ -46,3 +46,20 @@ export function labHooks (suite: LabSuite): void {
     }
   })
 }
+
+/** Progress notes on stderr, with OUTPOST_TEST_VERBOSE=1. */
+export const note = (text: string): void => { if (process.env.OUTPOST_TEST_VERBOSE != null) process.stderr.write(`      [${new Date().toISOString().slice(11, 23)}] ${text}\n`) }
+
+export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Polls `check` every `everyMs` until it returns true; on timeout throws with `explain()`'s account of why. */
+export async function poll (what: string, timeoutMs: number, check: () => Promise<boolean>, explain: () => string = () => '', everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      const why = explain()
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why !== '' ? `\n${why}` : ''}`)
+    }
+    await sleep(everyMs)
+  }
+}

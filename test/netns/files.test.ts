@@ -18,7 +18,7 @@ import { FILE_CHUNK_BYTES, FILE_MAX_CORRUPT_PER_SOURCE, FILE_WINDOW, SEAL_OVERHE
 import type { FileStatus } from '../../node/files/index.js'
 import { runCli, startDaemon, type Daemon } from '../helpers/cli.js'
 import { Lab } from '../helpers/netns.js'
-import { labHooks } from '../helpers/lab-hooks.js'
+import { labHooks, note, poll, sleep } from '../helpers/lab-hooks.js'
 
 const execFileP = promisify(execFile)
 
@@ -51,22 +51,6 @@ const BITMAP_SAVE_LAG_MS = 2_000
 const CORRUPT_FROM = 160
 const CORRUPT_COUNT = 12
 
-/** Progress notes on stderr, with OUTPOST_TEST_VERBOSE=1. */
-const note = (text: string): void => { if (process.env.OUTPOST_TEST_VERBOSE != null) process.stderr.write(`      [${new Date().toISOString().slice(11, 23)}] ${text}\n`) }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-/** Polls `check` until it returns true; on timeout throws with `explain()`'s account of why. */
-async function poll (what: string, timeoutMs: number, check: () => Promise<boolean>, explain: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const why = explain()
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why !== '' ? `\n${why}` : ''}`)
-    }
-    await sleep(100)
-  }
-}
 
 async function sha256OfFile (path: string): Promise<string> {
   const hash = createHash('sha256')

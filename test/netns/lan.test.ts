@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exited, onStdoutLines, REPO_ROOT, runCli, spawnTracked, startDaemon, type Daemon } from '../helpers/cli.js'
 import { Lab } from '../helpers/netns.js'
-import { labHooks } from '../helpers/lab-hooks.js'
+import { labHooks, note, poll } from '../helpers/lab-hooks.js'
 
 const NODES = 3
 const P2P_PORT = 4600
@@ -20,22 +20,6 @@ const BURST_DRIVER = join(REPO_ROOT, 'dist', 'test', 'netns', 'burst-driver.js')
 interface HistoryEntry { id: string, author: string, text: string }
 interface PeerStatus { peerId: string, connected: boolean }
 
-/** Progress notes on stderr, with OUTPOST_TEST_VERBOSE=1. */
-const note = (text: string): void => { if (process.env.OUTPOST_TEST_VERBOSE != null) process.stderr.write(`      [${new Date().toISOString().slice(11, 23)}] ${text}\n`) }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-/** Polls `check` until it returns true; on timeout throws with `explain()`'s account of why. */
-async function poll (what: string, timeoutMs: number, check: () => Promise<boolean>, explain: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const why = explain()
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why !== '' ? `\n${why}` : ''}`)
-    }
-    await sleep(200)
-  }
-}
 
 describe('LAN in network namespaces: 3 node processes, mDNS, partition, kill -9', function () {
   let lab: Lab | null = null
