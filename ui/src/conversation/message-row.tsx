@@ -55,7 +55,7 @@ export function MessageRow ({ message: m, prev, ctx, highlighted, groupId }: { m
   return (
     <div class="message-slot">
       {newDay && <div class="day-separator" role="separator"><span>{formatDay(m.ts)}</span></div>}
-      <article class={classes} data-id={m.id} aria-label={`${m.authorName} ${formatTime(m.ts)}`}>
+      <article class={classes} data-id={m.id} tabIndex={0} aria-label={`${m.authorName} ${formatTime(m.ts)}`}>
         {!continued && (
           <header class="message-head">
             <span class="author">{m.authorName}</span>
