@@ -1,6 +1,7 @@
 import { logger } from '@libp2p/logger'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
+import type { FaultInjector } from './fault-injector.js'
 import type { FloodGuard } from './flood-guard.js'
 import type { Group } from './groups.js'
 import { scoreTopic } from './host.js'
@@ -21,6 +22,8 @@ export interface GossipComponents {
   guard?: Pick<FloodGuard, 'admitGossip' | 'rejected'>
   /** an opened signal (typing, presence) arrived; false when it is not valid */
   onSignal?: (group: Group, payload: Uint8Array) => boolean
+  /** the mesh lab's delay, loss and bandwidth on received gossip (nodes started with --lab) */
+  faults?: FaultInjector
 }
 
 export interface GossipStats {
@@ -41,6 +44,9 @@ export class GossipService {
   private started = false
 
   constructor (private readonly components: GossipComponents) {}
+
+  /** the lab's faults on this node, when it accepts them */
+  get faults (): FaultInjector | undefined { return this.components.faults }
 
   start (groups: Group[]): void {
     if (this.started) return
@@ -67,7 +73,11 @@ export class GossipService {
     group.doc.doc.on('update', onUpdate)
     // Applying in the validator means a bad envelope is rejected before gossipsub relays it,
     // and counts against the sender's score.
-    this.components.pubsub.topicValidators.set(group.topic, (peer, msg) => this.receive(peer, msg))
+    const faults = this.components.faults
+    this.components.pubsub.topicValidators.set(group.topic, faults == null
+      ? (peer, msg) => this.receive(peer, msg)
+      // A dropped message is ignored, not relayed: as if the wire had lost it.
+      : async (peer, msg) => faults.active && !(await faults.admit(msg.data.length)) ? TopicValidatorResult.Ignore : this.receive(peer, msg))
     this.detach.set(group.topic, () => {
       group.doc.doc.off('update', onUpdate)
       this.components.pubsub.topicValidators.delete(group.topic)

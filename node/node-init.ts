@@ -25,6 +25,8 @@ export interface OutpostNodeInit {
   syncIntervalMs?: number
   /** for tests of a broken node: no sync protocol at all */
   syncDisabled?: boolean
+  /** accept faults from the mesh lab (`outpost start --lab`; see fault-injector.ts) */
+  labFaults?: boolean
   connectionGater?: ConnectionGater
   transports?: Libp2pOptions['transports']
   redial?: RedialerInit

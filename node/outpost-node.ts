@@ -9,6 +9,7 @@ import { Discovery, readPeersFile, type PeerStatus } from '../discovery/index.js
 import { DataDir } from './data-dir.js'
 import { NodeStoppedError, NotInitializedError } from './errors.js'
 import { safetyNumber } from './safety-number.js'
+import { FaultInjector } from './fault-injector.js'
 import { GossipService } from './gossip.js'
 import { GossipStreamRepair } from './gossip-repair.js'
 import { GroupRegistry, type Group } from './groups.js'
@@ -174,7 +175,8 @@ export class OutpostNode extends EventEmitter {
         group: id => groups.get(id),
         onGap: peer => { sync.syncSoon(peer) },
         insecure: init.insecure,
-        guard: host.services.floodGuard
+        guard: host.services.floodGuard,
+        faults: init.labFaults === true ? new FaultInjector() : undefined
       })
       presence = new PresenceService({
         me,

@@ -49,6 +49,22 @@ function optionalInt (query: URLSearchParams, name: string): number | undefined 
   return n
 }
 
+/** The lab's faults for this node (POST /v1/lab/faults), checked field by field. */
+function labFaults (node: OutpostNode, body: Record<string, unknown>): object {
+  const faults = node.gossip.faults
+  if (faults == null) throw new InvalidRequestError('this node takes no faults: start it with --lab (the mesh lab does)')
+  const number = (field: string, fallback: number | null): number | null => {
+    const value = body[field] ?? fallback
+    if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) throw new InvalidRequestError(`field '${field}' must be a number`)
+    return value
+  }
+  try {
+    return faults.set({ delayMs: number('delayMs', 0) ?? 0, loss: number('loss', 0) ?? 0, bitsPerSecond: number('bitsPerSecond', null), seed: number('seed', 1) ?? 1 })
+  } catch (err) {
+    throw new InvalidRequestError((err as Error).message)
+  }
+}
+
 function optionalBool (query: URLSearchParams, name: string): boolean | undefined {
   const raw = query.get(name)
   if (raw == null) return undefined
@@ -68,8 +84,19 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/status$/,
-    run: node => ({ peerId: node.peerId, name: node.name, named: node.named, addrs: node.addrs, groups: node.listGroups().length, connectedPeers: node.peers().filter(p => p.connected).length, maxFileBytes: node.files.maxFileBytes })
+    run: node => ({
+      peerId: node.peerId,
+      name: node.name,
+      named: node.named,
+      addrs: node.addrs,
+      groups: node.listGroups().length,
+      connectedPeers: node.peers().filter(p => p.connected).length,
+      maxFileBytes: node.files.maxFileBytes,
+      // Counters since start, for people and the mesh lab watching what the node moves.
+      stats: { gossip: node.gossip.stats, sync: node.sync.stats }
+    })
   },
+  { method: 'POST', path: /^\/v1\/lab\/faults$/, run: (node, { body }) => labFaults(node, body) },
   {
     method: 'POST',
     path: new RegExp(`^/v1/groups/${GROUP}/files$`),

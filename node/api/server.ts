@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { chmod, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -11,6 +12,13 @@ import { serveUi } from './static-files.js'
 import { UiGate } from './ui-gate.js'
 
 const log = logger('outpost:api')
+
+async function listen (server: Server, where: { port: number, host: string } | { path: string }): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(where, () => { server.off('error', reject); resolve() })
+  })
+}
 const MAX_WS_BUFFERED_BYTES = 16 * 1024 * 1024
 
 export interface ApiServerInit {
@@ -21,6 +29,11 @@ export interface ApiServerInit {
   sessionsFile?: string
   /** the built UI (tests may point elsewhere) */
   uiDir?: string
+  /**
+   * Also serve the API on this Unix socket (owner only). The mesh lab drives nodes in other
+   * network namespaces through it: a socket file is reachable across namespaces, loopback is not.
+   */
+  socketPath?: string
 }
 
 /**
@@ -29,6 +42,7 @@ export interface ApiServerInit {
  */
 export class ApiServer {
   private server: Server | null = null
+  private socketServer: Server | null = null
   private wss: WebSocketServer | null = null
   private readonly gate: UiGate
   private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
@@ -47,24 +61,18 @@ export class ApiServer {
 
   /** Listens and returns the base URL, e.g. http://127.0.0.1:4610 */
   async start (): Promise<string> {
-    const server = createServer((req, res) => { this.handle(req, res).catch(err => { this.fail(res, err) }) })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
-    server.on('upgrade', (req, socket, head) => {
-      try {
-        this.gate.authorize(req)
-        if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/events') throw new InvalidRequestError('no such WebSocket endpoint')
-      } catch (err) {
-        socket.end(`HTTP/1.1 ${statusOf(err as Error)} Refused\r\nConnection: close\r\n\r\n`)
-        return
-      }
-      wss.handleUpgrade(req, socket, head, ws => { this.welcome(ws) })
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.init.port ?? 0, this.init.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-    })
-    this.server = server
     this.wss = wss
+    const server = this.httpServer(wss)
+    await listen(server, { port: this.init.port ?? 0, host: this.init.host ?? '127.0.0.1' })
+    this.server = server
+    if (this.init.socketPath != null) {
+      await rm(this.init.socketPath, { force: true })
+      const socketServer = this.httpServer(wss)
+      await listen(socketServer, { path: this.init.socketPath })
+      await chmod(this.init.socketPath, 0o600)
+      this.socketServer = socketServer
+    }
     this.node.on('message', this.onMessage)
     this.node.on('typing', this.onTyping)
     this.node.on('presence', this.onPresence)
@@ -83,11 +91,30 @@ export class ApiServer {
     this.node.off('file', this.onFile)
     for (const client of this.wss?.clients ?? []) client.terminate()
     this.wss?.close()
-    const server = this.server
+    const servers = [this.server, this.socketServer].filter(s => s != null)
     this.server = null
-    if (server == null) return
-    server.closeAllConnections()
-    await new Promise<void>(resolve => server.close(() => { resolve() }))
+    this.socketServer = null
+    await Promise.all(servers.map(async server => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => { resolve() }))
+    }))
+    if (this.init.socketPath != null) await rm(this.init.socketPath, { force: true })
+  }
+
+  /** An HTTP server for the API and its event WebSocket (one per address listened on). */
+  private httpServer (wss: WebSocketServer): Server {
+    const server = createServer((req, res) => { this.handle(req, res).catch(err => { this.fail(res, err) }) })
+    server.on('upgrade', (req, socket, head) => {
+      try {
+        this.gate.authorize(req)
+        if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/events') throw new InvalidRequestError('no such WebSocket endpoint')
+      } catch (err) {
+        socket.end(`HTTP/1.1 ${statusOf(err as Error)} Refused\r\nConnection: close\r\n\r\n`)
+        return
+      }
+      wss.handleUpgrade(req, socket, head, ws => { this.welcome(ws) })
+    })
+    return server
   }
 
   private welcome (ws: WebSocket): void {

@@ -7,6 +7,7 @@ import { trustCommands } from './trust-commands.js'
 import { conversationCommands, messageLine } from './conversation-commands.js'
 import { searchCommands } from './search-commands.js'
 import { fileCommands } from './file-commands.js'
+import { labCommands } from './lab-command.js'
 import { promptNewPassphrase, withPassphrase } from './passphrase.js'
 
 export type { Command } from './shared.js'
@@ -57,9 +58,9 @@ export const commands: Record<string, Command> = {
     }
   },
   start: {
-    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--no-mdns] [--sync-interval MS] [--max-file-size SIZE] [--passphrase-file FILE | --unlock-in-browser]',
-    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase: from a file, the terminal, or with --unlock-in-browser the UI); --max-file-size: the largest file sent or fetched (default 4GiB)',
-    options: ['listen', 'peer', 'api', 'no-mdns', 'sync-interval', 'max-file-size', 'passphrase-file', 'unlock-in-browser'],
+    usage: 'start [--listen MA]... [--peer MA]... [--api HOST:PORT] [--api-socket PATH] [--no-mdns] [--sync-interval MS] [--max-file-size SIZE] [--lab] [--passphrase-file FILE | --unlock-in-browser]',
+    summary: 'run the node in the foreground (an encrypted data directory needs its passphrase: from a file, the terminal, or with --unlock-in-browser the UI); --max-file-size: the largest file sent or fetched (default 4GiB); --api-socket: the API on a Unix socket as well; --lab: accept faults from the mesh lab (testing only)',
+    options: ['listen', 'peer', 'api', 'api-socket', 'no-mdns', 'sync-interval', 'max-file-size', 'lab', 'passphrase-file', 'unlock-in-browser'],
     args: 0,
     // After a clean stop libp2p may leave a timer of up to a second behind; everything is
     // flushed and closed by then, so there is nothing to wait for.
@@ -77,6 +78,8 @@ export const commands: Record<string, Command> = {
           listen: values.listen as string[] | undefined,
           peers: values.peer as string[] | undefined,
           api: str(values.api),
+          apiSocket: str(values['api-socket']),
+          lab: values.lab === true,
           mdns: values['no-mdns'] !== true,
           syncIntervalMs: intOption(values['sync-interval'], 'sync-interval'),
           maxFileBytes: sizeOption(values['max-file-size'], 'max-file-size')
@@ -203,5 +206,6 @@ export const commands: Record<string, Command> = {
   ...trustCommands,
   ...conversationCommands,
   ...searchCommands,
-  ...fileCommands
+  ...fileCommands,
+  ...labCommands
 }

@@ -15,6 +15,8 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
   api: { type: 'string' },
+  'api-socket': { type: 'string' },
+  lab: { type: 'boolean' },
   'no-mdns': { type: 'boolean' },
   'unlock-in-browser': { type: 'boolean' },
   'sync-interval': { type: 'string' },
@@ -34,7 +36,10 @@ const OPTIONS = {
   text: { type: 'string' },
   wait: { type: 'string' },
   'no-files': { type: 'boolean' },
-  'max-file-size': { type: 'string' }
+  'max-file-size': { type: 'string' },
+  'in-process': { type: 'boolean' },
+  html: { type: 'string' },
+  keep: { type: 'boolean' }
 } as const
 
 class UsageError extends Error {}

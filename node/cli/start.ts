@@ -20,6 +20,10 @@ export interface StartOptions {
   listen?: string[]
   peers?: string[]
   api?: string
+  /** also serve the API on this Unix socket */
+  apiSocket?: string
+  /** take faults from the mesh lab (POST /v1/lab/faults) */
+  lab?: boolean
   mdns: boolean
   syncIntervalMs?: number
   maxFileBytes?: number
@@ -62,9 +66,14 @@ export async function runStart (options: StartOptions): Promise<void> {
   // Benchmarks only: the same node with signatures and encryption off, to measure their cost.
   const insecure = process.env.OUTPOST_BENCH_INSECURE === '1'
   if (insecure) process.stderr.write('outpost: OUTPOST_BENCH_INSECURE=1: signatures and encryption are OFF (benchmark use only)\n')
+  // Test flag: a node that runs no sync, to show the mesh lab's checks catch it.
+  const syncDisabled = process.env.OUTPOST_TEST_NO_SYNC === '1'
+  if (syncDisabled) process.stderr.write('outpost: OUTPOST_TEST_NO_SYNC=1: this node runs NO sync (a deliberately broken node, for tests)\n')
   reportUnhandledRejections()
   const node = await OutpostNode.create({
     insecure,
+    syncDisabled,
+    labFaults: options.lab === true,
     dataDir: options.dataDir.path,
     passphrase,
     listen: options.listen,
@@ -88,7 +97,7 @@ export async function runStart (options: StartOptions): Promise<void> {
     if (node.addrs.length === 0) {
       throw new ListenError(`could not listen on ${(options.listen ?? DEFAULT_LISTEN).join(', ')} (in use by another node?); pass --listen /ip4/0.0.0.0/tcp/0 for any free port`)
     }
-    server = new ApiServer(node, { ...api, token: await options.dataDir.token(), sessionsFile: options.dataDir.uiSessionsFile })
+    server = new ApiServer(node, { ...api, socketPath: options.apiSocket, token: await options.dataDir.token(), sessionsFile: options.dataDir.uiSessionsFile })
     let url: string
     try {
       url = await server.start()
