@@ -28,7 +28,12 @@ export interface GossipComponents {
 
 export interface GossipStats {
   published: number
+  /** updates applied (each message once) */
   received: number
+  /** signals (typing, presence) accepted */
+  signals: number
+  /** every copy gossipsub received, duplicates and signals included */
+  copiesReceived: number
   rejected: number
   /** sealed with a key this node does not hold (yet, or any more) */
   unreadable: number
@@ -39,7 +44,7 @@ export interface GossipStats {
  * arrives on the topics of our groups. Gossip is the fast path; sync repairs what it drops.
  */
 export class GossipService {
-  readonly stats: GossipStats = { published: 0, received: 0, rejected: 0, unreadable: 0 }
+  readonly stats: GossipStats = { published: 0, received: 0, signals: 0, copiesReceived: 0, rejected: 0, unreadable: 0 }
   private readonly detach = new Map<string, () => void>()
   private started = false
 
@@ -141,6 +146,7 @@ export class GossipService {
       }
       if (envelope.type === 'signal') {
         if (this.components.onSignal?.(group, update) === false) throw new Error('an invalid signal')
+        this.stats.signals++
         return TopicValidatorResult.Accept
       }
       const { missingDependencies, rejected } = group.doc.applyUpdate(update, 'remote')

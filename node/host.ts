@@ -49,6 +49,11 @@ export interface HostInit {
   transports?: Libp2pOptions['transports']
   /** for tests: other flood-guard budgets (see constants.ts for the defaults) */
   floodGuard?: FloodGuardInit
+  /**
+   * called for every gossip message copy received, duplicates included (gossipsub drops
+   * duplicates before validation): the lab and benchmarks count copies per message with it
+   */
+  onGossipCopy?: () => void
 }
 
 export const DEFAULT_LISTEN = [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`, `/ip6/::/tcp/${DEFAULT_P2P_PORT}`]
@@ -179,7 +184,12 @@ export async function createHost (init: HostInit): Promise<Host> {
         fallbackToFloodsub: false,
         maxInboundDataLength: MAX_GOSSIP_BYTES * 4,
         scoreParams: GOSSIP_SCORE_PARAMS,
-        scoreThresholds: GOSSIP_SCORE_THRESHOLDS
+        scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
+        // The inbound transform runs on every copy before the duplicate check: the one
+        // place a received copy can be counted through gossipsub's public options.
+        ...(init.onGossipCopy != null
+          ? { dataTransform: { inboundTransform: (_topic: string, data: Uint8Array) => { init.onGossipCopy?.(); return data }, outboundTransform: (_topic: string, data: Uint8Array) => data } }
+          : {})
       }),
       // After pubsub: the guard watches gossipsub's scores.
       floodGuard: floodGuard({ denyList, graylistThreshold: GOSSIP_SCORE_THRESHOLDS.graylistThreshold, ...init.floodGuard })

@@ -145,7 +145,9 @@ export class OutpostNode extends EventEmitter {
       const onDisk = init.kv == null && init.dataDir != null
       const staticPeers = [...(init.peers ?? []), ...(onDisk ? await readPeersFile(dataDir.peersFile) : [])]
       let discovery: Discovery | undefined
+      let gossip: GossipService | undefined
       const host = await createHost({
+        onGossipCopy: () => { if (gossip != null) gossip.stats.copiesReceived++ },
         onOutboundTransport: peerId => { discovery?.transportConnected(peerId) },
         privateKey: identity.privateKey,
         networkKey: init.networkKey ?? await loadNetworkKey(kv),
@@ -169,7 +171,7 @@ export class OutpostNode extends EventEmitter {
         guard: host.services.floodGuard
       }, { intervalMs: init.syncIntervalMs, disabled: init.syncDisabled, insecure: init.insecure })
       let presence: PresenceService | undefined
-      const gossip = new GossipService({
+      gossip = new GossipService({
         onSignal: (group, payload) => presence?.receive(group, payload) ?? true,
         pubsub: host.services.pubsub,
         group: id => groups.get(id),

@@ -112,12 +112,19 @@ export class SyncService {
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
   }
 
+  /**
+   * A deliberately broken node, switched on by the mesh lab (a test flag): it neither starts
+   * nor answers exchanges, so its checks must find what it then lacks.
+   */
+  halted = false
+
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
     this.shutdown = new AbortController()
     if (this.init.disabled === true) return
     await this.components.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => {
+      if (this.halted) return stream.abort(new Error('sync halted (a lab test flag)'))
       if (this.components.guard?.admitStream(connection.remotePeer) === false) return stream.abort(new PeerThrottledError('over its sync stream budget'))
       this.respond(stream, connection.remotePeer).catch(() => {})
     }, { maxInboundStreams: 8 })
@@ -171,7 +178,7 @@ export class SyncService {
    * after it (so that nothing that changed meanwhile is missed). Resolves when done.
    */
   syncWith (peer: PeerId): Promise<void> {
-    if (!this.started || this.init.disabled === true) return Promise.resolve()
+    if (!this.started || this.init.disabled === true || this.halted) return Promise.resolve()
     const key = peer.toString()
     const current = this.running.get(key)
     if (current != null) {

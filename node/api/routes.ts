@@ -58,6 +58,10 @@ function labFaults (node: OutpostNode, body: Record<string, unknown>): object {
     if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) throw new InvalidRequestError(`field '${field}' must be a number`)
     return value
   }
+  if (body.syncHalted !== undefined) {
+    if (typeof body.syncHalted !== 'boolean') throw new InvalidRequestError("field 'syncHalted' must be true or false")
+    node.sync.halted = body.syncHalted
+  }
   try {
     return faults.set({ delayMs: number('delayMs', 0) ?? 0, loss: number('loss', 0) ?? 0, bitsPerSecond: number('bitsPerSecond', null), seed: number('seed', 1) ?? 1 })
   } catch (err) {

@@ -66,13 +66,9 @@ export async function runStart (options: StartOptions): Promise<void> {
   // Benchmarks only: the same node with signatures and encryption off, to measure their cost.
   const insecure = process.env.OUTPOST_BENCH_INSECURE === '1'
   if (insecure) process.stderr.write('outpost: OUTPOST_BENCH_INSECURE=1: signatures and encryption are OFF (benchmark use only)\n')
-  // Test flag: a node that runs no sync, to show the mesh lab's checks catch it.
-  const syncDisabled = process.env.OUTPOST_TEST_NO_SYNC === '1'
-  if (syncDisabled) process.stderr.write('outpost: OUTPOST_TEST_NO_SYNC=1: this node runs NO sync (a deliberately broken node, for tests)\n')
   reportUnhandledRejections()
   const node = await OutpostNode.create({
     insecure,
-    syncDisabled,
     labFaults: options.lab === true,
     dataDir: options.dataDir.path,
     passphrase,

@@ -80,7 +80,6 @@ export class InProcessCluster implements LabCluster {
       peers,
       mdns: false,
       syncIntervalMs: this.scenario.syncIntervalMs,
-      syncDisabled: this.scenario.broken[name]?.noSync === true,
       labFaults: true,
       connectionGater: this.gater(name)
     })

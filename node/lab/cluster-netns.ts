@@ -85,9 +85,8 @@ export class NetnsCluster implements LabCluster {
       '--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`, '--api', '127.0.0.1:0', '--api-socket', socketPath,
       '--sync-interval', String(this.scenario.syncIntervalMs),
       ...this.peersOf(node).flatMap(p => ['--peer', p])]
-    const env = { ...process.env, ...(this.scenario.broken[node]?.noSync === true ? { OUTPOST_TEST_NO_SYNC: '1' } : {}) }
     // `ip netns exec` execs the node in place: the pid is the node's own (signals reach it).
-    const proc = spawn('ip', ['netns', 'exec', lab.node(this.index(node)).ns, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn('ip', ['netns', 'exec', lab.node(this.index(node)).ns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     const pid = proc.pid
     if (pid == null) throw new Error(`could not start ${node}`)
     live.add(pid)

@@ -124,6 +124,7 @@ ${row(['converged', report.converged ? `yes, ${fmtMs(report.convergenceMs)} afte
 ${row(['delivery latency p50 / p90 / p99 / max', `${fmtMs(l.p50)} / ${fmtMs(l.p90)} / ${fmtMs(l.p99)} / ${fmtMs(l.max)} (${l.count} deliveries)`])}
 ${row(['  while no fault was active', `p50 ${fmtMs(l.calm.p50)}, p99 ${fmtMs(l.calm.p99)} (${l.calm.count})`])}
 ${row(['  sent during a fault', `p50 ${fmtMs(l.duringFaults.p50)}, p99 ${fmtMs(l.duringFaults.p99)} (${l.duringFaults.count})`])}
+${row(['gossip copies received per message', report.gossip.copiesPerMessage ?? '–'])}
 ${row(['sync bytes received / ideal', `${fmtBytes(report.sync.bytesReceived)} / ${fmtBytes(report.sync.idealBytes)}${report.sync.ratio != null ? ` (${report.sync.ratio}×)` : ''}`])}
 </table>
 <h2>Timeline</h2>

@@ -8,17 +8,31 @@ import type { LabCluster, NodeUsage } from './cluster.js'
 
 const SAMPLE_EVERY_MS = 1_000
 
-interface SyncCounters { updateBytesReceived: number }
+/** The node counters the lab follows, from GET /v1/status's `stats`. */
+const COUNTERS = {
+  syncBytes: (s: NodeStats) => s.sync?.updateBytesReceived,
+  gossipCopies: (s: NodeStats) => s.gossip?.copiesReceived,
+  gossipMessages: (s: NodeStats) => s.gossip == null ? undefined : s.gossip.received + s.gossip.signals
+}
+export type Counter = keyof typeof COUNTERS
+
+interface NodeStats {
+  sync?: { updateBytesReceived: number }
+  gossip?: { copiesReceived: number, received: number, signals: number }
+}
 
 export class Observer {
   /** node -> message id -> ms after t0 when the node first held it */
   readonly seen = new Map<string, Map<string, number>>()
   private readonly sockets = new Map<string, WebSocket>()
-  private readonly syncBytes = new Map<string, { total: number, last: number }>()
+  /** `node/counter` -> running total across restarts, and the last value read */
+  private readonly counters = new Map<string, { total: number, last: number }>()
   private readonly usage = new Map<string, { first: NodeUsage & { atMs: number } | null, last: NodeUsage & { atMs: number } | null, peakRss: number }>()
   private processFirst: { cpu: NodeJS.CpuUsage, atMs: number } | null = null
   private processPeakRss = 0
   private sampler: NodeJS.Timeout | null = null
+  /** each sampling round: the nodes measured and their memory together */
+  readonly memory: Array<{ atMs: number, nodes: number, totalRssBytes: number }> = []
 
   constructor (private readonly cluster: LabCluster, nodes: string[], private readonly groupId: string, private readonly t0: () => number) {
     for (const node of nodes) this.seen.set(node, new Map())
@@ -57,9 +71,12 @@ export class Observer {
     this.processFirst = { cpu: process.cpuUsage(), atMs: this.now() }
     const sample = async (): Promise<void> => {
       this.processPeakRss = Math.max(this.processPeakRss, process.memoryUsage().rss)
+      const round = { atMs: Math.round(this.now()), nodes: 0, totalRssBytes: 0 }
       await Promise.all(live().map(async node => {
         const usage = await this.cluster.usage(node)
         if (usage != null) {
+          round.nodes++
+          round.totalRssBytes += usage.rssBytes
           const u = this.usage.get(node) ?? { first: null, last: null, peakRss: 0 }
           const stamped = { ...usage, atMs: this.now() }
           // A restarted node's CPU time starts again from zero: measure from its new start.
@@ -68,16 +85,20 @@ export class Observer {
           u.peakRss = Math.max(u.peakRss, usage.rssBytes)
           this.usage.set(node, u)
         }
-        const status = await this.cluster.client(node).get<{ stats?: { sync?: SyncCounters } }>('/v1/status', 2_000).catch(() => null)
-        const bytes = status?.stats?.sync?.updateBytesReceived
-        if (bytes != null) {
-          const c = this.syncBytes.get(node) ?? { total: 0, last: 0 }
+        const status = await this.cluster.client(node).get<{ stats?: NodeStats }>('/v1/status', 2_000).catch(() => null)
+        if (status?.stats == null) return
+        for (const [name, read] of Object.entries(COUNTERS)) {
+          const value = read(status.stats)
+          if (value == null) continue
+          const key = `${node}/${name}`
+          const c = this.counters.get(key) ?? { total: 0, last: 0 }
           // Counters restart with the process: count what the new one received from zero.
-          c.total += bytes >= c.last ? bytes - c.last : bytes
-          c.last = bytes
-          this.syncBytes.set(node, c)
+          c.total += value >= c.last ? value - c.last : value
+          c.last = value
+          this.counters.set(key, c)
         }
       }))
+      if (round.nodes > 0) this.memory.push(round)
     }
     let busy = false
     this.sampler = setInterval(() => {
@@ -88,16 +109,16 @@ export class Observer {
     void sample()
   }
 
-  /** Sync bytes counted from the first sample, which is taken before the load starts. */
-  syncBytesReceived (node: string): number {
-    const c = this.syncBytes.get(node)
-    return c == null ? 0 : c.total - (this.baseline.get(node) ?? 0)
+  /** A counter's growth since `resetBaseline` (the set-up's own traffic left out). */
+  counted (node: string, counter: Counter): number {
+    const key = `${node}/${counter}`
+    const c = this.counters.get(key)
+    return c == null ? 0 : c.total - (this.baseline.get(key) ?? 0)
   }
 
   private readonly baseline = new Map<string, number>()
-  /** From now on, sync bytes count towards the run (the set-up's own sync is left out). */
-  resetSyncBaseline (): void {
-    for (const [node, c] of this.syncBytes) this.baseline.set(node, c.total)
+  resetBaseline (): void {
+    for (const [key, c] of this.counters) this.baseline.set(key, c.total)
   }
 
   cpuPercent (node: string): number | null {

@@ -63,7 +63,11 @@ export interface LabReport {
   latencyHistogram: Array<{ upToMs: number, count: number }>
   recoveries: RecoveryMeasure[]
   sync: { bytesReceived: number, idealBytes: number, ratio: number | null }
+  /** gossip copies received (duplicates included) per distinct message received, over all nodes */
+  gossip: { copiesReceived: number, messagesReceived: number, copiesPerMessage: number | null }
   perNode: NodeMeasure[]
+  /** the nodes' memory, sampled every second (namespaces only) */
+  memory: Array<{ atMs: number, nodes: number, totalRssBytes: number }>
   /** in-process: the one process's CPU and memory */
   process?: { cpuPercent: number, peakRssBytes: number }
   timeline: TimelineEntry[]

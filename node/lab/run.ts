@@ -10,7 +10,7 @@ import { checkHistories, type AckedMessage } from './checks.js'
 import type { LabCluster } from './cluster.js'
 import { InProcessCluster } from './cluster-in-process.js'
 import { NetnsCluster } from './cluster-netns.js'
-import { Observer } from './observer.js'
+import { Observer, type Counter } from './observer.js'
 import { seededRandom } from './random-schedule.js'
 import { histogram, percentiles, type LabReport, type RecoveryMeasure, type TimelineEntry } from './report.js'
 import type { LabEvent, Scenario } from './scenario.js'
@@ -105,7 +105,7 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
   await Promise.all(nodes.map(async n => { await observer.watch(n, false) }))
   observer.startSampling(live)
   await sleep(1_200)
-  observer.resetSyncBaseline()
+  observer.resetBaseline()
   t0 = performance.now()
   const now = (): number => performance.now() - t0
 
@@ -139,8 +139,11 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
   const postFaults = async (node: string): Promise<void> => {
     const f = faulty.get(node) ?? { delayMs: 0, loss: 0 }
     const bits = cluster.limitsInNode ? limits.get(node) ?? null : null
-    await cluster.client(node).post('/v1/lab/faults', { ...f, bitsPerSecond: bits, seed: scenario.seed * 1000 + nodes.indexOf(node) })
+    const syncHalted = scenario.broken[node]?.noSync === true
+    await cluster.client(node).post('/v1/lab/faults', { ...f, bitsPerSecond: bits, syncHalted, seed: scenario.seed * 1000 + nodes.indexOf(node) })
   }
+  // A broken node joins like the others (joining needs sync) and breaks once the load starts.
+  for (const node of Object.keys(scenario.broken)) await postFaults(node)
 
   const apply = async (event: LabEvent): Promise<string> => {
     switch (event.kind) {
@@ -160,10 +163,11 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
         for (const n of event.nodes) {
           await cluster.restart(n)
           killed.delete(n)
+          // Back from the moment it answers; what it then fetches counts towards convergence.
+          recoveries.push({ kind: 'restart', atMs: now() })
           await observer.watch(n, true)
-          if (faulty.has(n) || limits.has(n)) await postFaults(n)
+          if (faulty.has(n) || limits.has(n) || scenario.broken[n] != null) await postFaults(n)
         }
-        recoveries.push({ kind: 'restart', atMs: now() })
         return `restart ${event.nodes.join(' ')}`
       case 'pause':
         for (const n of event.nodes) { paused.add(n); await cluster.pause(n) }
@@ -293,7 +297,8 @@ function measure (m: Measured): LabReport {
     return { kind: r.kind, atMs: Math.round(r.atMs), missing, convergenceMs: latest == null ? null : Math.round(latest) }
   })
 
-  const syncBytes = scenario.nodes.reduce((sum, n) => sum + observer.syncBytesReceived(n), 0)
+  const total = (counter: Counter): number => scenario.nodes.reduce((sum, n) => sum + observer.counted(n, counter), 0)
+  const syncBytes = total('syncBytes')
   const idealBytes = recoveries.reduce((sum, r) => sum + r.missing * scenario.load.size, 0)
   const seconds = Math.ceil(Math.max(0, ...m.timeline.map(t => t.atMs)) / 1000) + 1
   const rate = Array.from({ length: seconds }, (_, second) => ({ second, acknowledged: 0, delivered: 0 }))
@@ -328,14 +333,16 @@ function measure (m: Measured): LabReport {
     latencyHistogram: histogram(all),
     recoveries,
     sync: { bytesReceived: syncBytes, idealBytes, ratio: idealBytes > 0 ? Math.round(syncBytes / idealBytes * 100) / 100 : null },
+    gossip: { copiesReceived: total('gossipCopies'), messagesReceived: total('gossipMessages'), copiesPerMessage: total('gossipMessages') > 0 ? Math.round(total('gossipCopies') / total('gossipMessages') * 100) / 100 : null },
     perNode: scenario.nodes.map(name => ({
       name,
       state: m.killed.has(name) ? 'killed' : m.paused.has(name) ? 'paused' : 'running',
       acknowledged: sent.filter(s => s.sender === name).length,
       cpuPercent: observer.cpuPercent(name),
       peakRssBytes: observer.peakRss(name),
-      syncBytesReceived: observer.syncBytesReceived(name)
+      syncBytesReceived: observer.counted(name, 'syncBytes')
     })),
+    memory: observer.memory,
     ...(m.cluster.mode === 'in-process' ? { process: observer.processUsage() } : {}),
     timeline: m.timeline,
     rate,
