@@ -28,6 +28,17 @@ export class NodeClient {
   }
 
   private async request<T> (method: string, path: string, body: object | undefined, timeoutMs: number): Promise<T> {
+    try {
+      return await this.once<T>(method, path, body, timeoutMs)
+    } catch (err) {
+      // The node closed an idle kept-alive connection just as this request went out on it:
+      // the request never reached the node, so it is safe to send again (Node's own advice).
+      if ((err as { reusedSocket?: boolean }).reusedSocket !== true) throw err
+      return await this.once<T>(method, path, body, timeoutMs)
+    }
+  }
+
+  private async once<T> (method: string, path: string, body: object | undefined, timeoutMs: number): Promise<T> {
     const data = body == null ? undefined : JSON.stringify(body)
     const where = 'socketPath' in this.endpoint ? { socketPath: this.endpoint.socketPath } : new URL(this.endpoint.url)
     const options = {
@@ -53,7 +64,9 @@ export class NodeClient {
         })
       })
       req.on('timeout', () => { req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)) })
-      req.on('error', reject)
+      req.on('error', err => {
+        reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' }))
+      })
       req.end(data)
     })
   }

@@ -43,6 +43,15 @@ async function until (check: () => Promise<boolean> | boolean, timeoutMs: number
   }
 }
 
+/** Runs one set-up step on a node; a failure says which node and step. */
+async function setup<T> (node: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    throw new Error(`${node} failed ${what} before the load started: ${(err as Error).message}`)
+  }
+}
+
 /** `lab:SEQ:SENDER ` and then filler to `size` bytes: the tag lets the checks spot a duplicate. */
 function messageText (seq: number, sender: string, size: number, random: () => number): string {
   const head = `lab:${seq}:${sender} `
@@ -86,12 +95,12 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
   // and membership have reached everyone before the load starts.
   progress(`forming the group on ${nodes.length} nodes`)
   const owner = nodes[0]
-  const created = await cluster.client(owner).post<{ groupId: string, invite: string }>('/v1/groups', { name: `lab ${scenario.name}` })
+  const created = await setup(owner, 'creating the group', async () => await cluster.client(owner).post<{ groupId: string, invite: string }>('/v1/groups', { name: `lab ${scenario.name}` }))
   const groupId = created.groupId
-  await Promise.all(nodes.slice(1).map(async n => await cluster.client(n).post('/v1/groups/join', { invite: created.invite }, SETUP_TIMEOUT_MS)))
+  await Promise.all(nodes.slice(1).map(async n => await setup(n, 'joining the group', async () => await cluster.client(n).post('/v1/groups/join', { invite: created.invite }, SETUP_TIMEOUT_MS))))
   const hellos: AckedMessage[] = []
   for (const n of nodes) {
-    const { messageId } = await cluster.client(n).post<{ messageId: string }>(`/v1/groups/${groupId}/messages`, { text: `lab:hello:${n} joined` })
+    const { messageId } = await setup(n, 'sending its first message', async () => await cluster.client(n).post<{ messageId: string }>(`/v1/groups/${groupId}/messages`, { text: `lab:hello:${n} joined` }))
     hellos.push({ id: messageId, sender: n, seq: -1 })
   }
   const everyoneReady = await until(async () => {
