@@ -185,9 +185,9 @@ export interface RawProc extends Child {
 }
 
 /** A bare libp2p host (the project's createHost) with a tiny HTTP + WebSocket front, see raw-peer.ts. */
-export async function startRaw (opts: { topic: string, dial?: string, sign?: boolean }): Promise<RawProc> {
+export async function startRaw (opts: { topic: string, dial?: string | string[], sign?: boolean }): Promise<RawProc> {
   const args = [RAW_PEER, '--topic', opts.topic]
-  if (opts.dial != null) args.push('--dial', opts.dial)
+  for (const addr of [opts.dial ?? []].flat()) args.push('--dial', addr)
   if (opts.sign === true) args.push('--sign')
   const child = await spawnReady(args)
   const url = String(child.ready.http)

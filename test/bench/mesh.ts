@@ -9,6 +9,7 @@ import { runScenario } from '../../node/lab/run.js'
 import type { LabReport } from '../../node/lab/report.js'
 import type { LabEvent, Scenario } from '../../node/lab/scenario.js'
 import { log, row, type BenchResult, type Row } from './lib.js'
+import { rawFanOut } from './raw-mesh.js'
 
 export interface MeshOptions {
   fanOut?: number[]
@@ -53,15 +54,19 @@ export async function meshBench (options: MeshOptions = {}): Promise<BenchResult
 
   // Fan-out: one group, everyone sending in turn, 10 messages/s; no faults.
   const fanOut: Record<number, LabReport> = {}
+  const raw: Record<number, Awaited<ReturnType<typeof rawFanOut>>> = {}
+  const seconds = options.fanOutSeconds ?? 20
   for (const n of options.fanOut ?? [3, 5, 10, 20]) {
-    fanOut[n] = await run(scenario(`fan-out-${n}`, n, { load: { rate: 10, durationMs: (options.fanOutSeconds ?? 20) * 1000 } }))
+    log(`raw gossipsub fan-out, ${n} peers`)
+    raw[n] = await rawFanOut(n, 10, seconds)
+    fanOut[n] = await run(scenario(`fan-out-${n}`, n, { load: { rate: 10, durationMs: seconds * 1000 } }))
   }
-  const smallest = Math.min(...Object.keys(fanOut).map(Number))
   for (const [n, r] of Object.entries(fanOut)) {
-    rows.push(row({ metric: `fan-out ${n} nodes, 10 msg/s: p99 delivery`, value: r.latencyMs.p99 ?? NaN, unit: 'ms', ...(n === '10' ? { target: { kind: 'max' as const, value: 30 } } : {}), baseline: { value: fanOut[smallest].latencyMs.p99 ?? NaN, label: `${smallest} nodes` } }))
+    const base = raw[Number(n)]
+    rows.push(row({ metric: `fan-out ${n} nodes, 10 msg/s: p99 delivery`, value: r.latencyMs.p99 ?? NaN, unit: 'ms', ...(n === '10' ? { target: { kind: 'max' as const, value: 30 } } : {}), baseline: { value: base.p99, label: `raw gossipsub, ${n} peers, ${base.deliveries}/${base.expected} delivered` } }))
     rows.push(row({ metric: `fan-out ${n} nodes: gossip copies received per message`, value: r.gossip.copiesPerMessage ?? NaN, unit: 'copies' }))
   }
-  details.fanOut = fanOut
+  details.fanOut = { raw, lab: fanOut }
 
   // Saturation: 5 nodes, rising rates, 8 s each, until p99 passes 100 ms or a message is missing.
   const saturation: Record<number, LabReport> = {}

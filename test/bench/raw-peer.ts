@@ -4,7 +4,7 @@
  * with a front shaped like Outpost's local API so that both paths include the same local
  * hops: an HTTP POST that publishes, and a WebSocket that reports what arrived.
  *
- *   node dist/test/bench/raw-peer.js --topic T [--dial MULTIADDR] [--sign]
+ *   node dist/test/bench/raw-peer.js --topic T [--dial MULTIADDR]... [--sign]
  *   prints {"ready":true,"peerId","addrs","http"} once listening
  *
  *   POST /publish  {"text"}          publishes {"text"} (JSON bytes) on T; 201 after publish resolves
@@ -35,7 +35,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
 import { createHost } from '../../node/host.js'
 
-const { values } = parseArgs({ options: { topic: { type: 'string' }, dial: { type: 'string' }, sign: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { topic: { type: 'string' }, dial: { type: 'string', multiple: true }, sign: { type: 'boolean' } } })
 const topic = values.topic ?? 'bench'
 const pingTopic = `${topic}/ping`
 const pongTopic = `${topic}/pong`
@@ -184,9 +184,9 @@ server.on('upgrade', (req, socket, head) => {
 await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
 const port = (server.address() as AddressInfo).port
 
-if (values.dial != null) {
+for (const addr of values.dial ?? []) {
   // Dial at once (Outpost's static peers go through its redialer instead).
-  await host.dial(multiaddr(values.dial), { signal: AbortSignal.timeout(5_000) })
+  await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) })
 }
 
 process.stdout.write(JSON.stringify({
