@@ -3,7 +3,7 @@
  * same-run baselines and the ratios to them, targets, pass/miss) and writes everything to
  * bench-results/latest.json. Progress goes to stderr, the table to stdout.
  *
- *   node dist/test/bench/run.js [--only latency,throughput,partition-heal,startup,trust,search,files,ui] [--quick] [--nice=N]
+ *   node dist/test/bench/run.js [--only latency,throughput,partition-heal,startup,trust,search,files,ui,history-scale,cold-join,idle] [--quick] [--nice=N]
  *
  * --nice=N (e.g. --nice=-10, needs root for negative values) runs the driver and every node it
  * starts at that scheduling priority: on a shared machine, other work then disturbs the
@@ -23,6 +23,7 @@ import { trustBench } from './trust.js'
 import { searchBench } from './search.js'
 import { filesBench } from './files.js'
 import { uiBench } from './ui.js'
+import { historyScaleBench } from './history-scale.js'
 import { fmt, log, machineJiffies, removeTempDirs, ROOT, table, targetText, waitForQuiet, type BenchResult, type Row } from './lib.js'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, nice: { type: 'string' } } })
@@ -40,7 +41,8 @@ const benches: Array<[string, () => Promise<BenchResult>]> = [
   ['trust', async () => await trustBench(quick ? { warmup: 50, count: 200, throughputCount: 2_000 } : {})],
   ['search', async () => await searchBench(quick ? { messages: 10_000, queries: 140 } : {})],
   ['files', async () => await filesBench(quick ? { bytes: 64 * 1024 * 1024, rounds: 3 } : {})],
-  ['ui', async () => await uiBench(quick ? { messages: 10_000, rounds: 3, scrollMs: 3_000 } : {})]
+  ['ui', async () => await uiBench(quick ? { messages: 10_000, rounds: 3, scrollMs: 3_000 } : {})],
+  ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})]
 ]
 
 function git (): string {
