@@ -24,6 +24,7 @@ import { searchBench } from './search.js'
 import { filesBench } from './files.js'
 import { uiBench } from './ui.js'
 import { historyScaleBench } from './history-scale.js'
+import { coldJoinBench } from './cold-join.js'
 import { fmt, log, machineJiffies, removeTempDirs, ROOT, table, targetText, waitForQuiet, type BenchResult, type Row } from './lib.js'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, nice: { type: 'string' } } })
@@ -42,7 +43,8 @@ const benches: Array<[string, () => Promise<BenchResult>]> = [
   ['search', async () => await searchBench(quick ? { messages: 10_000, queries: 140 } : {})],
   ['files', async () => await filesBench(quick ? { bytes: 64 * 1024 * 1024, rounds: 3 } : {})],
   ['ui', async () => await uiBench(quick ? { messages: 10_000, rounds: 3, scrollMs: 3_000 } : {})],
-  ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})]
+  ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})],
+  ['cold-join', async () => await coldJoinBench(quick ? { rounds: 1 } : {})]
 ]
 
 function git (): string {
