@@ -25,6 +25,7 @@ import { filesBench } from './files.js'
 import { uiBench } from './ui.js'
 import { historyScaleBench } from './history-scale.js'
 import { coldJoinBench } from './cold-join.js'
+import { idleBench } from './idle.js'
 import { fmt, log, machineJiffies, removeTempDirs, ROOT, table, targetText, waitForQuiet, type BenchResult, type Row } from './lib.js'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, nice: { type: 'string' } } })
@@ -44,7 +45,8 @@ const benches: Array<[string, () => Promise<BenchResult>]> = [
   ['files', async () => await filesBench(quick ? { bytes: 64 * 1024 * 1024, rounds: 3 } : {})],
   ['ui', async () => await uiBench(quick ? { messages: 10_000, rounds: 3, scrollMs: 3_000 } : {})],
   ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})],
-  ['cold-join', async () => await coldJoinBench(quick ? { rounds: 1 } : {})]
+  ['cold-join', async () => await coldJoinBench(quick ? { rounds: 1 } : {})],
+  ['idle', async () => await idleBench(quick ? { windowMs: 10_000, settleMs: 5_000 } : {})]
 ]
 
 function git (): string {
