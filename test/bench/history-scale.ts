@@ -91,49 +91,55 @@ interface Step {
 
 interface RawStep { size: number, appendRate: number, diskBytes: number, bytesPerValue: number, reopenToPageMs: number, pageMs: number }
 
+/**
+ * Appends `count` messages then `windowSize` more to a running node; the rate of the
+ * latter. A function of its own so that nothing keeps the node once the caller drops it.
+ */
+async function fill (node: OutpostNode, groupId: string, count: number, windowSize: number, inFlight: number, text: () => string, progress: () => void): Promise<{ appendRate: number, fillSeconds: number }> {
+  const send = async (): Promise<void> => { await node.send(groupId, text()); progress() }
+  const t0 = now()
+  await pump(count, inFlight, send)
+  const tw = now()
+  await pump(windowSize, inFlight, send)
+  return { appendRate: windowSize / ((now() - tw) / 1000), fillSeconds: (tw - t0) / 1000 }
+}
+
 /** The node: fill to each size, measuring the last window, then reopen from disk. */
 async function measureNode (sizes: number[], windowSize: number, inFlight: number, captured: Uint8Array[]): Promise<{ steps: Step[], compactedBytes: number }> {
   const dataDir = await tempDir('outpost-bench-history-')
   const rnd = seededRandom(7)
-  let node: OutpostNode = await startNode({ dataDir, name: 'scribe' })
+  const text = (): string => chatText(rnd)
+  let node: OutpostNode | undefined = await startNode({ dataDir, name: 'scribe' })
   const steps: Step[] = []
   try {
     const { groupId } = await node.createGroup('Logbook')
     // The update bytes of the first window, for the baseline to write the same bytes.
-    const doc = node.groups.require(groupId).doc.doc
     const capture = (update: Uint8Array, origin: unknown): void => { if (origin === 'local' && captured.length < windowSize) captured.push(update) }
-    doc.on('update', capture)
+    node.groups.require(groupId).doc.doc.on('update', capture)
     let held = 0
     let written = 0
     const tFill = now()
+    const progress = (): void => { if (++written % 100_000 === 0) log(`history-scale: ${written} messages written, ${(written / ((now() - tFill) / 1000)).toFixed(0)} msg/s so far`) }
     for (const size of sizes) {
-      const n = node
-      const send = async (): Promise<void> => {
-        await n.send(groupId, chatText(rnd))
-        if (++written % 100_000 === 0) log(`history-scale: ${written} messages written, ${(written / ((now() - tFill) / 1000)).toFixed(0)} msg/s so far`)
-      }
-      const t0 = now()
-      await pump(size - windowSize - held, inFlight, send)
-      const tw = now()
-      await pump(windowSize, inFlight, send)
-      const appendRate = windowSize / ((now() - tw) / 1000)
+      const { appendRate, fillSeconds } = await fill(node, groupId, size - windowSize - held, windowSize, inFlight, text, progress)
       held = size
-      const fillSeconds = (tw - t0) / 1000
-      doc.off('update', capture)
+      node.groups.require(groupId).doc.doc.off('update', capture)
       const heapMB = process.memoryUsage().heapUsed / 2 ** 20
       const ts = now()
       await node.stop()
       const stopMs = now() - ts
+      // The stopped node must be garbage before the new one loads: at 1M messages two
+      // copies of the history do not fit in the default heap.
+      node = undefined
       const diskBytes = await duBytes(join(dataDir, 'db'))
       // Reopen, as after a restart: nothing of the old node is reused.
       const t1 = now()
-      const fresh = await OutpostNode.create({ dataDir, name: 'scribe', listen: [LOOPBACK], mdns: false })
+      node = await OutpostNode.create({ dataDir, name: 'scribe', listen: [LOOPBACK], mdns: false })
       const t2 = now()
-      await fresh.start()
+      await node.start()
       const t3 = now()
-      const page = fresh.history(groupId, { limit: 50 })
+      const page = node.history(groupId, { limit: 50 })
       const t4 = now()
-      node = fresh
       if (page.length !== 50) throw new Error(`latest page after reopen has ${page.length} messages`)
       const total = node.groups.require(groupId).doc.size
       if (total !== size) throw new Error(`reopened history holds ${total} messages, not ${size}`)
@@ -155,7 +161,7 @@ async function measureNode (sizes: number[], windowSize: number, inFlight: numbe
       steps.push(step)
     }
   } finally {
-    await node.stop()
+    await node?.stop()
   }
   // LevelDB drops deleted and overwritten values (the log entries a snapshot replaced) only
   // when it compacts its tables; how much of the directory that is, as information.
