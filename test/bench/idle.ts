@@ -36,6 +36,20 @@ async function startMesh (count: number): Promise<OutpostProc[]> {
   return nodes
 }
 
+/**
+ * GET, once more on a reset: a keep-alive socket left idle while the joins ran may be
+ * closed by the node's server just as it is reused. A node that exited is an error.
+ */
+async function get<T> (n: OutpostProc, path: string): Promise<T> {
+  if (n.proc.exitCode != null || n.proc.signalCode != null) throw new Error(`node ${n.pid} exited: ${n.stderr().trim().split('\n').slice(-3).join(' | ')}`)
+  try {
+    return await n.api.call<T>('GET', path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err
+    return await n.api.call<T>('GET', path)
+  }
+}
+
 export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {
   const count = opts.nodes ?? 20
   const windowMs = opts.windowMs ?? 30_000
@@ -55,7 +69,7 @@ export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {
     const joins = await Promise.all(nodes.slice(1).map(async n => await n.api.call<{ admitted: boolean }>('POST', '/v1/groups/join', { invite })))
     log(`idle: ${joins.filter(j => j.admitted).length} of ${count - 1} admitted at once; waiting for every node to see ${count} members`)
     const summary = async (n: OutpostProc): Promise<{ members: number, messages: number }> =>
-      (await n.api.call<Array<{ groupId: string, members: number, messages: number }>>('GET', '/v1/groups')).find(g => g.groupId === groupId) ?? { members: 0, messages: 0 }
+      (await get<Array<{ groupId: string, members: number, messages: number }>>(n, '/v1/groups')).find(g => g.groupId === groupId) ?? { members: 0, messages: 0 }
     await waitUntil(`${count} members on every node`, async () => (await Promise.all(nodes.map(summary))).every(s => s.members === count), 120_000, 500)
     await first.api.call('POST', `/v1/groups/${groupId}/messages`, { text: 'all here: radio check' })
     await waitUntil('the message on every node', async () => (await Promise.all(nodes.map(summary))).every(s => s.messages === 1), 60_000, 200)
@@ -72,7 +86,7 @@ export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {
     const base = samples.pop() as Sample
     const cpu = summarize(samples.map(s => s.cpuPercent))
     const rss = summarize(samples.map(s => s.rssMB))
-    const connections = await Promise.all(nodes.map(async n => (await n.api.call<Array<{ connected: boolean }>>('GET', '/v1/peers')).filter(p => p.connected).length))
+    const connections = await Promise.all(nodes.map(async n => (await get<Array<{ connected: boolean }>>(n, '/v1/peers')).filter(p => p.connected).length))
     log(`idle: CPU mean ${cpu.mean.toFixed(2)}% max ${cpu.max.toFixed(2)}%, RSS mean ${rss.mean.toFixed(0)} MB max ${rss.max.toFixed(0)} MB; alone ${base.cpuPercent}% ${base.rssMB} MB`)
     const alone1 = (value: number, what: string): { value: number, label: string } => ({ value, label: `one node alone, ${what}` })
     return {
