@@ -28,7 +28,9 @@ class BatchWriter {
   constructor (private readonly kv: KvStore) {}
 
   write (ops: KvOp[]): Promise<void> {
-    this.pending.push(...ops)
+    // Not push(...ops): a compaction deletes every log entry since the last snapshot in one
+    // write, hundreds of thousands in a long history, beyond the limit on spread arguments.
+    for (const op of ops) this.pending.push(op)
     const done = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
     if (this.flushing == null) this.flushing = this.flushLoop()
     return done

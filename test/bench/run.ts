@@ -3,7 +3,7 @@
  * same-run baselines and the ratios to them, targets, pass/miss) and writes everything to
  * bench-results/latest.json. Progress goes to stderr, the table to stdout.
  *
- *   node dist/test/bench/run.js [--only latency,throughput,partition-heal,startup,trust,search,files,ui,mesh] [--quick] [--nice=N]
+ *   node dist/test/bench/run.js [--only latency,throughput,partition-heal,startup,trust,search,files,ui,history-scale,cold-join,idle,mesh] [--quick] [--nice=N]
  *
  * --nice=N (e.g. --nice=-10, needs root for negative values) runs the driver and every node it
  * starts at that scheduling priority: on a shared machine, other work then disturbs the
@@ -23,6 +23,9 @@ import { trustBench } from './trust.js'
 import { searchBench } from './search.js'
 import { filesBench } from './files.js'
 import { uiBench } from './ui.js'
+import { historyScaleBench } from './history-scale.js'
+import { coldJoinBench } from './cold-join.js'
+import { idleBench } from './idle.js'
 import { meshBench } from './mesh.js'
 import { fmt, log, machineJiffies, removeTempDirs, ROOT, table, targetText, waitForQuiet, type BenchResult, type Row } from './lib.js'
 
@@ -42,6 +45,9 @@ const benches: Array<[string, () => Promise<BenchResult>]> = [
   ['search', async () => await searchBench(quick ? { messages: 10_000, queries: 140 } : {})],
   ['files', async () => await filesBench(quick ? { bytes: 64 * 1024 * 1024, rounds: 3 } : {})],
   ['ui', async () => await uiBench(quick ? { messages: 10_000, rounds: 3, scrollMs: 3_000 } : {})],
+  ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})],
+  ['cold-join', async () => await coldJoinBench(quick ? { rounds: 1 } : {})],
+  ['idle', async () => await idleBench(quick ? { windowMs: 10_000, settleMs: 5_000 } : {})],
   ['mesh', async () => await meshBench(quick ? { fanOut: [3, 5, 10], fanOutSeconds: 8, saturationRates: [250, 1000], healNodes: [3, 5], healMissed: [100, 1000], churnMinutes: 1, churnNodes: 5 } : {})]
 ]
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import * as Y from 'yjs'
 import { DocStore, EncryptedKv, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
 import { emptyGroup, nextTs, testAuthor } from '../helpers/authors.js'
 import { removeDir, tempDir } from '../helpers/nodes.js'
@@ -130,6 +131,20 @@ for (const adapter of adapters) {
     })
   })
 }
+
+describe('DocStore compaction of a long log', () => {
+  it('folds a log of 200,000 entries into one snapshot (one write of 200,001 ops)', async () => {
+    const kv = new MemoryKv()
+    const doc = new Y.Doc()
+    const map = doc.getMap<number>('m')
+    // No snapshot until the 200,001st entry: its compaction deletes all the others at once.
+    const persisted = await new DocStore(kv, { compactAfter: 200_000 }).attach('long', doc)
+    for (let i = 0; i <= 200_000; i++) map.set(String(i % 1000), i)
+    await persisted.flushed()
+    assert.equal(persisted.logLength, 1)
+    assert.equal((await collect(kv, 'doc!long!')).length, 1)
+  })
+})
 
 describe('LevelKv locking', () => {
   it('refuses a second opener with StorageLockedError', async () => {
