@@ -81,7 +81,10 @@ export class NetnsCluster implements LabCluster {
     const lab = this.requireLab()
     const dir = this.dataDir(node)
     const socketPath = join(dir, 'api.sock')
-    const args = [CLI_MAIN, 'start', '--data', dir, '--json', '--lab',
+    // OUTPOST_LAB_NODE_ARGS: Node.js flags for every node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+    // to see where nodes spend their time under a scenario (profiles are written at the end).
+    const nodeArgs = (process.env.OUTPOST_LAB_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    const args = [...nodeArgs, CLI_MAIN, 'start', '--data', dir, '--json', '--lab',
       '--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`, '--api', '127.0.0.1:0', '--api-socket', socketPath,
       '--sync-interval', String(this.scenario.syncIntervalMs),
       ...this.peersOf(node).flatMap(p => ['--peer', p])]
