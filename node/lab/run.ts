@@ -202,22 +202,38 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
     }
   }
 
-  // The schedule runs beside the load, each event at its time (or as soon as the one before
-  // it has finished, if that took longer).
+  // The schedule runs beside the load, each event at its time. An event waits only for the
+  // earlier events on the same nodes (a pause after a slow restart), or for the earlier
+  // partitions and heals: a restart that takes 20 s does not hold up everything after it.
+  const chains = new Map<string, Promise<void>>()
+  let network: Promise<void> = Promise.resolve()
+  const run = async (event: LabEvent): Promise<void> => {
+    const atMs = now()
+    try {
+      const detail = await apply(event)
+      const took = now() - atMs
+      const finished = took > 1_000 ? ` (done after ${(took / 1000).toFixed(1)} s)` : ''
+      timeline.push({ atMs, kind: event.kind, detail: detail + finished, ...('nodes' in event ? { nodes: event.nodes } : {}), ...(event.kind === 'partition' ? { sides: event.sides } : {}) })
+      progress(`${(atMs / 1000).toFixed(1)} s: ${detail}${finished}`)
+    } catch (err) {
+      timeline.push({ atMs, kind: 'error', detail: `${event.kind} failed: ${(err as Error).message}` })
+      throw err
+    }
+  }
   const schedule = (async () => {
+    const applied: Array<Promise<void>> = []
     for (const event of scenario.schedule) {
       const wait = event.atMs - now()
       if (wait > 0) await sleep(wait)
-      const atMs = now()
-      try {
-        const detail = await apply(event)
-        timeline.push({ atMs, kind: event.kind, detail, ...('nodes' in event ? { nodes: event.nodes } : {}), ...(event.kind === 'partition' ? { sides: event.sides } : {}) })
-        progress(`${(atMs / 1000).toFixed(1)} s: ${detail}`)
-      } catch (err) {
-        timeline.push({ atMs, kind: 'error', detail: `${event.kind} failed: ${(err as Error).message}` })
-        throw err
-      }
+      const touched = 'nodes' in event ? event.nodes : []
+      const after = touched.length > 0 ? Promise.all(touched.map(async n => await chains.get(n))) : network
+      const done = after.then(async () => { await run(event) })
+      const settled = done.catch(() => {})
+      if (touched.length > 0) for (const n of touched) chains.set(n, settled)
+      else network = settled
+      applied.push(done)
     }
+    await Promise.all(applied)
   })()
 
   const status = (): string => `${(now() / 1000).toFixed(0)} s: ${sent.length} acknowledged of ${attempted} sent; ${nodes.map(n => killed.has(n) ? `${n} killed` : paused.has(n) ? `${n} paused` : null).filter(s => s != null).join(', ') || 'all nodes running'}${partitioned ? ', partitioned' : ''}`
@@ -245,6 +261,7 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
   let convergedByEvents = await until(holdsAll, scenario.check.convergeWithinMs, 100)
   const convergenceMs = convergedByEvents ? Math.round(now() - settleFrom) : null
   timeline.push({ atMs: now(), kind: 'check', detail: convergedByEvents ? `converged ${convergenceMs ?? 0} ms after the last recovery` : 'not converged in time' })
+  timeline.sort((a, b) => a.atMs - b.atMs)
   observer.stop()
 
   const checked = reachable()
