@@ -9,7 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { FaultTolerance, type ConnectionGater, type MultiaddrConnection, type PeerId, type PrivateKey, type Libp2p } from '@libp2p/interface'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
-import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_SERVICE_TAG } from './constants.js'
+import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 import { DenyList, floodGuard, refuseDenied, type FloodGuard, type FloodGuardInit } from './flood-guard.js'
 
 const log = logger('outpost:host')
@@ -31,7 +31,7 @@ export interface HostInit {
   networkKey?: Uint8Array
   /** discover peers on the segment with mDNS (default true) */
   mdns?: boolean
-  /** mDNS query interval in ms (default 10 s) */
+  /** mDNS query interval in ms (default MDNS_INTERVAL_MS) */
   mdnsInterval?: number
   /** for tests: deny connections (partitions) */
   connectionGater?: ConnectionGater
@@ -151,7 +151,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionEncrypters: [noise()],
     ...(init.networkKey != null ? { connectionProtector: preSharedKey({ psk: init.networkKey }) } : {}),
     streamMuxers: [yamux()],
-    peerDiscovery: init.mdns === false ? [] : [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsInterval ?? 10_000 })],
+    peerDiscovery: init.mdns === false ? [] : [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsInterval ?? MDNS_INTERVAL_MS })],
     // LAN and loopback addresses are the whole point here; the default gater allows them.
     connectionGater: refuseDenied(observeOutbound(init.connectionGater ?? {}, init.onOutboundTransport), denyList),
     transportManager: {

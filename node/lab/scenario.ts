@@ -4,6 +4,7 @@
  * turns into a scenario that tests less than its author meant.
  */
 import { parse as parseYaml } from 'yaml'
+import { DEFAULT_SYNC_INTERVAL_MS } from '../constants.js'
 import { InvalidRequestError } from '../errors.js'
 import { randomSchedule, type RandomFaults } from './random-schedule.js'
 
@@ -233,7 +234,8 @@ export function parseScenario (text: string, fallbackName = 'scenario'): Scenari
     load: parsedLoad,
     schedule,
     check: { convergeWithinMs: parseDuration(check.converge_within ?? '10s', 'check.converge_within') },
-    syncIntervalMs: parseDuration(top.sync_interval ?? '2s', 'sync_interval'),
+    // Nodes run as shipped unless the scenario says otherwise.
+    syncIntervalMs: top.sync_interval == null ? DEFAULT_SYNC_INTERVAL_MS : parseDuration(top.sync_interval, 'sync_interval'),
     broken
   }
 }

@@ -5,6 +5,7 @@
  * node in this process (the report says which). Each figure comes from a lab report; the
  * reports themselves go into the JSON file.
  */
+import { DEFAULT_SYNC_INTERVAL_MS } from '../../node/constants.js'
 import { runScenario } from '../../node/lab/run.js'
 import type { LabReport } from '../../node/lab/report.js'
 import type { LabEvent, Scenario } from '../../node/lab/scenario.js'
@@ -32,7 +33,7 @@ function scenario (name: string, nodes: number, over: Omit<Partial<Scenario>, 'l
     segments: [names],
     schedule: [],
     check: { convergeWithinMs: 30_000 },
-    syncIntervalMs: 2_000,
+    syncIntervalMs: DEFAULT_SYNC_INTERVAL_MS,
     broken: {},
     ...over,
     load: { rate: 10, size: 200, durationMs: 20_000, senders: names, ...over.load }
