@@ -76,6 +76,8 @@ export interface LabReport {
   /** every check that failed, naming messages and nodes; empty when all held */
   failures: string[]
   passed: boolean
+  /** the nodes' data directories and logs, kept after a failed run (or with --keep) */
+  dataKeptIn: string | null
 }
 
 export function percentiles (values: number[]): Percentiles {

@@ -71,11 +71,13 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
     await cluster.start(progress)
     report = await drive(scenario, cluster, progress)
     report.startedAt = startedAt
+    // A failed run keeps its nodes' data and logs for whoever looks into it.
+    report.dataKeptIn = report.passed && options.keepData !== true ? null : workDir
     return report
   } finally {
     if (report == null || !report.passed) progress(`node logs: ${scenario.nodes.map(n => cluster.logTail(n)).some(t => t !== '') ? `${workDir}/<node>.log` : 'none'}; data kept in ${workDir}`)
     await cluster.stop()
-    if (report?.passed === true && options.keepData !== true) await rm(workDir, { recursive: true, force: true })
+    if (report?.dataKeptIn === null) await rm(workDir, { recursive: true, force: true })
   }
 }
 
@@ -345,6 +347,7 @@ function measure (m: Measured): LabReport {
     mode: m.cluster.mode,
     nodes: scenario.nodes.length,
     startedAt: '',
+    dataKeptIn: null,
     durationMs: Math.round(Math.max(...m.timeline.map(t => t.atMs))),
     sent: m.attempted,
     acknowledged: sent.length,

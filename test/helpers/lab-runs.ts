@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runScenario } from '../../node/lab/run.js'
 import type { LabReport } from '../../node/lab/report.js'
@@ -53,11 +53,14 @@ export function assertHeld (report: LabReport, scenario: Scenario): void {
   for (const r of report.recoveries) assert.notEqual(r.convergenceMs, null, `converged after the ${r.kind} at ${r.atMs} ms`)
 }
 
-/** The broken node's failure: named, with the messages it lacks. */
-export function assertBrokenNamed (report: LabReport): void {
+/** The broken node's failure: named, with the messages it lacks. Removes the data the failed run kept. */
+export async function assertBrokenNamed (report: LabReport): Promise<void> {
   assert.equal(report.passed, false)
   assert.ok(report.lost > 0, 'messages are missing')
   const text = report.failures.join('\n')
   assert.match(text, /acknowledged message\(s\) missing: n3 lacks \d+: [0-9a-f]{24} \(lab:\d+ from n[01]\)/)
   assert.doesNotMatch(text, /n[012] lacks/, 'only the broken node lacks messages')
+  // Kept for whoever looks into a failed run; this failure was expected, so it goes.
+  assert.notEqual(report.dataKeptIn, null, 'a failed run keeps its data')
+  if (report.dataKeptIn != null) await rm(report.dataKeptIn, { recursive: true, force: true })
 }

@@ -20,7 +20,7 @@ describe('outpost lab in one process', function () {
   }
 
   it('fails naming the node without sync and the messages it lacks', async () => {
-    assertBrokenNamed(await runScenario(parseScenario(BROKEN_SCENARIO), { mode: 'in-process', progress: note }))
+    await assertBrokenNamed(await runScenario(parseScenario(BROKEN_SCENARIO), { mode: 'in-process', progress: note }))
   })
 
   it('refuses a scenario with a mistake before starting anything, saying where it is', async () => {

@@ -34,7 +34,7 @@ describe('outpost lab in network namespaces', function () {
       }
       assert.equal(report.scenario, 'broken-sync')
       assert.equal(report.mode, 'namespaces')
-      assertBrokenNamed(report)
+      await assertBrokenNamed(report)
       assert.match(r.stderr, /\[lab [\d.]+ s\] .*partition/, 'progress on stderr')
       const { readFile } = await import('node:fs/promises')
       assert.match(await readFile(html, 'utf8'), /n3 lacks/)

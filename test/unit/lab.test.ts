@@ -134,7 +134,7 @@ describe('lab report', () => {
       gossip: { copiesReceived: 0, messagesReceived: 0, copiesPerMessage: null },
       perNode: [{ name: 'n0', state: 'running', acknowledged: 1, cpuPercent: null, peakRssBytes: null, syncBytesReceived: 0 }, { name: 'n1', state: 'killed', acknowledged: 0, cpuPercent: null, peakRssBytes: null, syncBytesReceived: 0 }],
       timeline: [{ atMs: 1000, kind: 'partition', detail: 'partition', sides: [['n0'], ['n1']] }, { atMs: 2000, kind: 'kill', detail: 'kill -9 n1', nodes: ['n1'] }, { atMs: 3000, kind: 'heal', detail: 'heal' }],
-      rate: [{ second: 0, acknowledged: 1, delivered: 0 }], memory: [], failures: ['n1 lacks 1: x'], passed: false
+      rate: [{ second: 0, acknowledged: 1, delivered: 0 }], memory: [], failures: ['n1 lacks 1: x'], passed: false, dataKeptIn: null
     }
     const html = htmlReport(report)
     assert.ok(!html.includes('<script>'), 'no script, and the scenario name escaped')
