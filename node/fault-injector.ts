@@ -4,7 +4,7 @@
  * before it is applied and relayed. The machines the lab runs on have no `tc netem`
  * (DESIGN.md), so delay and loss live here; dropped gossip is what sync has to repair.
  */
-import { seededRandom } from './lab/random-schedule.js'
+import { seededRandom } from './seeded-random.js'
 
 export interface Faults {
   delayMs: number

@@ -3,6 +3,7 @@
  * replays exactly. Faults take turns (one at a time, each in its own slot of the window) so
  * that every heal has a convergence time of its own to report.
  */
+import { seededRandom } from '../seeded-random.js'
 import type { LabEvent } from './scenario.js'
 
 export interface RandomFaults {
@@ -11,18 +12,6 @@ export interface RandomFaults {
   pauses: number
   fromMs: number
   untilMs: number
-}
-
-/** mulberry32: small, fast, and the same on every machine. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Fisher-Yates, in place, with the seeded generator. */

@@ -11,7 +11,7 @@ import type { LabCluster } from './cluster.js'
 import { InProcessCluster } from './cluster-in-process.js'
 import { NetnsCluster } from './cluster-netns.js'
 import { Observer, type Counter } from './observer.js'
-import { seededRandom } from './random-schedule.js'
+import { seededRandom } from '../seeded-random.js'
 import { histogram, percentiles, type LabReport, type RecoveryMeasure, type TimelineEntry } from './report.js'
 import type { LabEvent, Scenario } from './scenario.js'
 

@@ -1,11 +1,2 @@
-/** mulberry32: a tiny seeded PRNG, so a failing seed replays the same run. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The node's own seeded generator (the mesh lab and its fault injector use it too).
+export { seededRandom } from '../../node/seeded-random.js'
