@@ -31,3 +31,25 @@ export async function readJson (req: IncomingMessage): Promise<Record<string, un
     throw new InvalidRequestError('the request body must be a JSON object')
   }
 }
+
+/** An error the API answered with; keeps the server's error name. */
+export class ApiError extends Error {
+  constructor (override readonly name: string, message: string, readonly status: number) {
+    super(message)
+  }
+}
+
+/** What a client makes of the API's answer: the JSON value, or the ApiError it describes. */
+export function parseApiReply<T> (status: number, text: string): T {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new ApiError('BadResponse', `the node answered ${status} with something that is not JSON`, status)
+  }
+  if (status < 200 || status > 299) {
+    const error = (value as { error?: { name?: string, message?: string } }).error
+    throw new ApiError(error?.name ?? 'ApiError', error?.message ?? `the node answered ${status}`, status)
+  }
+  return value as T
+}

@@ -2,13 +2,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { DataDir } from '../data-dir.js'
 import { NodeNotRunningError } from '../errors.js'
+import { parseApiReply } from '../api/json.js'
 
-/** An error the API answered with; keeps the server's error name. */
-export class ApiError extends Error {
-  constructor (override readonly name: string, message: string, readonly status: number) {
-    super(message)
-  }
-}
+export { ApiError } from '../api/json.js'
 
 /** Talks to the node running on a data directory through its local API. */
 export class ApiClient {
@@ -81,16 +77,6 @@ export class ApiClient {
   }
 
   private parse<T> (status: number, text: string): T {
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch {
-      throw new ApiError('BadResponse', `the node answered ${status} with something that is not JSON`, status)
-    }
-    if (status < 200 || status > 299) {
-      const error = (value as { error?: { name?: string, message?: string } }).error
-      throw new ApiError(error?.name ?? 'ApiError', error?.message ?? `the node answered ${status}`, status)
-    }
-    return value as T
+    return parseApiReply<T>(status, text)
   }
 }

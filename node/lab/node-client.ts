@@ -5,14 +5,9 @@
  */
 import { Agent, request } from 'node:http'
 import WebSocket from 'ws'
+import { parseApiReply } from '../api/json.js'
 
 export type Endpoint = { socketPath: string } | { url: string }
-
-export class NodeApiError extends Error {
-  constructor (message: string, readonly status: number) {
-    super(message)
-  }
-}
 
 export class NodeClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 })
@@ -55,12 +50,12 @@ export class NodeClient {
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('error', reject)
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let parsed: unknown
-          try { parsed = JSON.parse(text) } catch { parsed = undefined }
-          const status = res.statusCode ?? 0
-          if (status >= 200 && status < 300) resolve(parsed as T)
-          else reject(new NodeApiError(`${method} ${path}: ${status} ${(parsed as { error?: { message?: string } })?.error?.message ?? text.slice(0, 200)}`, status))
+          try {
+            resolve(parseApiReply<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
+          } catch (err) {
+            // Which call failed matters in a lab report; the error keeps the node's name for it.
+            reject(Object.assign(err as Error, { message: `${method} ${path}: ${(err as Error).message}` }))
+          }
         })
       })
       req.on('timeout', () => { req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)) })
