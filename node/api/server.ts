@@ -61,6 +61,7 @@ export class ApiServer {
 
   /** Listens and returns the base URL, e.g. http://127.0.0.1:4610 */
   async start (): Promise<string> {
+    await this.gate.load()
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
     this.wss = wss
     const server = this.httpServer(wss)
@@ -80,7 +81,7 @@ export class ApiServer {
     const address = server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     const url = `http://${host}:${address.port}`
-    await this.gate.open(url)
+    this.gate.open(url)
     return url
   }
 

@@ -21,9 +21,17 @@ export class UiGate {
     this.sessions = new UiSessions(init.sessionsFile)
   }
 
-  async open (baseUrl: string): Promise<void> {
-    this.baseUrl = baseUrl
+  /**
+   * Reads the kept sessions. Call it before listening: a browser whose node has just taken
+   * over the address (after an unlock, a restart) must not meet a door that forgot it.
+   */
+  async load (): Promise<void> {
     await this.sessions.load()
+  }
+
+  /** The address sign-in links point to, once listening. */
+  open (baseUrl: string): void {
+    this.baseUrl = baseUrl
   }
 
   /** A link that opens the UI signed in: good once, for a day. */

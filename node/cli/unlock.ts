@@ -53,6 +53,7 @@ export async function unlockInBrowser (dataDir: DataDir, api: { host: string, po
     }
   }
 
+  await gate.load()
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
       reply(res, statusOf(err), { error: { name: err.name, message: err.message } })
@@ -64,7 +65,7 @@ export async function unlockInBrowser (dataDir: DataDir, api: { host: string, po
   })
   const port = (server.address() as AddressInfo).port
   const host = api.host.includes(':') ? `[${api.host}]` : api.host
-  await gate.open(`http://${host}:${port}`)
+  gate.open(`http://${host}:${port}`)
   onWaiting(gate.signInLink())
   const passphrase = await unlocked
   server.closeAllConnections()
