@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { logger } from '@libp2p/logger'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { MAX_FILE_NAME_LENGTH, type FileRef } from '../../crdt/index.js'
-import { DEFAULT_MAX_FILE_BYTES, FILE_CHUNK_BYTES, MAX_FILE_BYTES_LIMIT, SEAL_OVERHEAD } from '../constants.js'
+import { DEFAULT_MAX_FILE_BYTES, FILE_CHUNK_BYTES, MAX_FILE_BYTES_LIMIT } from '../constants.js'
 import { FileNotReadyError, FileTooLargeError, InvalidRequestError, UnknownFileError } from '../errors.js'
 import type { FloodGuard } from '../flood-guard.js'
 import { formatBytes } from '../format.js'
@@ -295,11 +295,10 @@ export class FileService extends EventEmitter {
     const key = first == null ? undefined : keyThatOpens(refs.map(r => r.file.key), first)
     if (refs.length === 0 || (first != null && key == null)) return 'mismatch'
     const hash = createHash('sha256')
-    // The chunks are read one at a time, into one buffer.
-    const buffer = Buffer.allocUnsafe(file.manifest.chunkSize + SEAL_OVERHEAD)
     let damaged = 0
-    for (let i = 0; i < file.chunks; i++) {
-      const sealed = await file.readChunk(i, buffer)
+    let i = -1
+    for await (const sealed of file.readChunks()) {
+      i++
       // AES-GCM authenticates each chunk as it opens, so a chunk damaged on disk since it
       // was checked on arrival fails here; its hash then tells damage (fetch it again)
       // from a key that does not fit (a false description).
@@ -388,10 +387,12 @@ function keyThatOpens (keys: string[], chunk0: Uint8Array): Buffer | undefined {
 async function * plainChunks (file: StoredFile, keys: string[]): AsyncGenerator<Uint8Array> {
   const key = file.chunks === 0 ? undefined : keyThatOpens(keys, await file.readChunk(0))
   if (file.chunks > 0 && key == null) throw new FileNotReadyError(`file ${file.fileId} no longer opens (damaged on disk)`)
-  for (let i = 0; i < file.chunks; i++) {
-    const plain = openChunk(key as Uint8Array, i, await file.readChunk(i))
+  let i = 0
+  for await (const sealed of file.readChunks()) {
+    const plain = openChunk(key as Uint8Array, i, sealed)
     if (plain == null) throw new FileNotReadyError(`chunk ${i} of file ${file.fileId} no longer opens (damaged on disk)`)
     yield plain
+    i++
   }
 }
 

@@ -5,3 +5,4 @@
 export { FileService, type FileServiceComponents, type FileServiceInit, type FileState, type FileStatus, type SendFileOptions } from './file-service.js'
 export type { SourceStats } from './download.js'
 export { mimeOf } from './mime.js'
+export { CHUNK_STRIDE, CHUNKS_FILE } from './file-store.js'

@@ -4,7 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { SEAL_OVERHEAD, type OutpostNode } from '../../node/index.js'
-import type { FileStatus } from '../../node/files/index.js'
+import { CHUNK_STRIDE, CHUNKS_FILE, type FileStatus } from '../../node/files/index.js'
 import { removeDir, startNode, tempDir, waitFor } from '../helpers/nodes.js'
 
 const MiB = 1024 * 1024
@@ -76,9 +76,9 @@ describe('files between nodes', function () {
     await waitFor('the message on ben and dee', () => [ben, dee].every(n => n.history(groupId).some(m => m.file?.id === fileId)))
     await fetched(ben, fileId)
     // Damage every chunk ben holds on disk (as a failing disk would), while it runs.
-    const onDisk = join(ben.files.store.dir, fileId, 'data')
+    const onDisk = join(ben.files.store.dir, fileId, CHUNKS_FILE)
     const bytes = await readFile(onDisk)
-    for (let i = 0; i < 16; i++) bytes[i * (MiB + 28) + 100] ^= 0xff
+    for (let i = 0; i < 16; i++) bytes[i * CHUNK_STRIDE + 100] ^= 0xff
     await writeFile(onDisk, bytes)
     const status = await fetched(dee, fileId)
     const fromBen = status.sources?.find(s => s.peerId === ben.peerId)
@@ -189,9 +189,9 @@ describe('files between nodes', function () {
     nodes.splice(nodes.indexOf(dee), 1)
     // As after a crash between the last chunk and the verification: one byte of chunk 2 flipped.
     const dir = join(dataDir, 'files', fileId)
-    const bytes = await readFile(join(dir, 'data'))
-    bytes[2 * (MiB + SEAL_OVERHEAD) + 100] ^= 0xff
-    await writeFile(join(dir, 'data'), bytes)
+    const bytes = await readFile(join(dir, CHUNKS_FILE))
+    bytes[2 * CHUNK_STRIDE + 100] ^= 0xff
+    await writeFile(join(dir, CHUNKS_FILE), bytes)
     await writeFile(join(dir, 'meta.json'), JSON.stringify({ wanted: true, verified: false }))
 
     const again = await start('dee', { dataDir })

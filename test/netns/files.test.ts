@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { execFile } from 'node:child_process'
-import { FILE_CHUNK_BYTES, FILE_MAX_CORRUPT_PER_SOURCE, FILE_WINDOW, SEAL_OVERHEAD } from '../../node/constants.js'
-import type { FileStatus } from '../../node/files/index.js'
+import { FILE_CHUNK_BYTES, FILE_MAX_CORRUPT_PER_SOURCE, FILE_WINDOW } from '../../node/constants.js'
+import { CHUNK_STRIDE, CHUNKS_FILE, type FileStatus } from '../../node/files/index.js'
 import { runCli, startDaemon, type Daemon } from '../helpers/cli.js'
 import { Lab } from '../helpers/netns.js'
 import { labHooks, note, poll, sleep } from '../helpers/lab-hooks.js'
@@ -184,12 +184,12 @@ describe('files between node processes in network namespaces: 200 MB, two source
     assert.ok(CORRUPT_COUNT < FILE_MAX_CORRUPT_PER_SOURCE)
 
     // Damage B's copy on disk, behind its back: flip bytes inside each of the sealed chunks
-    // CORRUPT_FROM.. (chunk i sits at i × sealed chunk size in DATA/files/<fileId>/data). B
+    // CORRUPT_FROM.. (chunk i sits at i × CHUNK_STRIDE in DATA/files/<fileId>/chunks). B
     // still says it holds them, and serves them as they now are.
-    const data = await open(join(dataDirs[B], 'files', fileId, 'data'), 'r+')
+    const data = await open(join(dataDirs[B], 'files', fileId, CHUNKS_FILE), 'r+')
     try {
       for (let i = CORRUPT_FROM; i < CORRUPT_FROM + CORRUPT_COUNT; i++) {
-        const at = i * (FILE_CHUNK_BYTES + SEAL_OVERHEAD) + 4096
+        const at = i * CHUNK_STRIDE + 4096
         const bytes = Buffer.alloc(64)
         const { bytesRead } = await data.read(bytes, 0, bytes.length, at)
         assert.equal(bytesRead, bytes.length, `B's data file is shorter than expected at chunk ${i}`)
