@@ -20,12 +20,12 @@
  * per second).
  *
  * What the ratio compares: the raw pull only moves bytes from memory to memory; Outpost's
- * receiver also hashes every chunk and writes it to disk (and the sender reads it from
- * disk), on the same 2 cores. Its CPU per fetch is in the details, per process: on the
- * project's 2-core VM the Outpost rate swings from round to round (about 100 to 220 MB/s at
- * 256 MiB), and the slow rounds are those where a node runs V8 major GCs back to back
- * (dozens per fetch, on a heap of about 20 MB), which shows as 2 to 3 CPU seconds for the
- * sender instead of 0.6.
+ * receiver also hashes every chunk and writes it to disk (past the page cache where the
+ * file system allows: see node/files/direct-io.ts), and the sender reads it from disk, on
+ * the same 2 cores. Its CPU per fetch is in the details, per process, with the receiver's
+ * kernel time apart: before direct writes, filling fresh page-cache pages cost this VM 0.4
+ * to 1 CPU-second per 256 MiB and decided the rate. What still swings from round to round
+ * is V8's garbage collection (rounds where a node runs major GCs back to back).
  */
 import '../../node/polyfill.js'
 import { randomBytes } from 'node:crypto'
