@@ -4,7 +4,7 @@ import {
   bodyAad, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
   type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type ReadEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
 } from './entries.js'
-import { guardUpdate, type MapName, type Rejection } from './guard.js'
+import { guardUpdate, guardUpdateBatched, type GuardContext, type GuardVerdict, type MapName, type Rejection, type VerifyMany } from './guard.js'
 import type { Timestamp } from './hlc.js'
 import type { GroupId, MessageId } from './ids.js'
 import { Membership } from './membership.js'
@@ -22,6 +22,8 @@ export interface DocCrypto {
   /** this node's PeerId */
   readonly self: string
   verify: Verify
+  /** many signatures at once, off the main thread (optional: verify is used one by one without) */
+  verifyMany?: VerifyMany
   sign: (data: Uint8Array) => Uint8Array
   /** the group key in `wrap` if it was wrapped to this node, else null */
   unwrap: (groupId: GroupId, keyId: string, wrap: string) => Uint8Array | null
@@ -57,6 +59,8 @@ export class GroupDoc {
   /** visible messages in display order, and by id */
   private readonly history = new SortedHistory()
   private readonly listeners = new Set<MessagesListener>()
+  /** the batched apply under way (see applyUpdateBatched) */
+  private batched: Promise<unknown> = Promise.resolve()
   private readonly membershipListeners = new Set<(m: Membership, origin: ChangeOrigin) => void>()
   private readonly erasedListeners = new Set<(count: number) => void>()
   private readonly removedListeners = new Set<(ids: MessageId[]) => void>()
@@ -278,14 +282,35 @@ export class GroupDoc {
 
   /** Applies an update received from a peer, after guard.ts has removed what is not allowed. */
   applyUpdate (update: Uint8Array, origin: ChangeOrigin = 'remote'): ApplyResult {
-    const verdict = guardUpdate(update, {
+    return this.applyVerdict(guardUpdate(update, this.guardContext()), origin)
+  }
+
+  /**
+   * applyUpdate for a large update (a sync): its signatures are checked all at once with
+   * the crypto's verifyMany (off the main thread), one by one where there is none.
+   */
+  async applyUpdateBatched (update: Uint8Array, origin: ChangeOrigin = 'remote'): Promise<ApplyResult> {
+    const verifyMany = this.crypto.verifyMany
+    if (verifyMany == null) return this.applyUpdate(update, origin)
+    // One at a time: two syncs often bring the same history at once (one per direction, or
+    // two peers); the second then finds it held and checks nothing again.
+    const run = this.batched.then(async () => this.applyVerdict(await guardUpdateBatched(update, this.guardContext(), verifyMany), origin))
+    this.batched = run.catch(() => {})
+    return await run
+  }
+
+  private guardContext (): GuardContext {
+    return {
       groupId: this.groupId,
       doc: this.doc,
       verify: this.crypto.verify,
       membershipWith: entries => entries.length === 0 ? this.folded : Membership.fold([...this.logEntries.values(), ...entries]),
       isDeleted: target => this.index.isDeleted(target),
       expiresBefore: () => this.folded.expiresBefore(Date.now())
-    })
+    }
+  }
+
+  private applyVerdict (verdict: GuardVerdict, origin: ChangeOrigin): ApplyResult {
     if (verdict.update != null) {
       try {
         Y.applyUpdate(this.doc, verdict.update, origin)

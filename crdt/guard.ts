@@ -42,6 +42,29 @@ export interface GuardVerdict {
 
 type Struct = Y.Item | Y.GC | Y.Skip
 
+/** A signature an update carries: checked all at once, possibly off the main thread. */
+export interface SignedItem {
+  author: string
+  data: Uint8Array
+  signature: Uint8Array
+}
+
+/** Checks many signatures at once (in order); see node/trust/verify-pool.ts. */
+export type VerifyMany = (items: SignedItem[]) => Promise<boolean[]>
+
+interface Fresh { client: number, index: number, map: MapName, key: string, entry: Entry, signed: SignedItem[] }
+
+/** What the guard learns of an update before any signature is checked. */
+interface Inspection {
+  update: Uint8Array
+  ds: DeleteSet
+  byClient: Map<number, Struct[]>
+  /** per client: the first struct refused on its shape or content, and why */
+  refused: Map<number, { index: number, why: string }>
+  fresh: Fresh[]
+  gap: boolean
+}
+
 /**
  * Checks every item of an untrusted Yjs update before it reaches the document, so that
  * nothing forged or not allowed is ever stored. Honest writers only ever add one signed
@@ -51,6 +74,23 @@ type Struct = Y.Item | Y.GC | Y.Skip
  * re-encoded, so one bad entry relayed by an honest peer does not block everything else.
  */
 export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdict {
+  const inspection = inspect(update, ctx)
+  const signed = inspection.fresh.flatMap(f => f.signed)
+  return conclude(inspection, signed.map(s => ctx.verify(s.author, s.data, s.signature)), ctx)
+}
+
+/**
+ * guardUpdate, with the signatures checked all at once by `verifyMany` (a large sync
+ * update carries thousands). The document may change while they are checked: what is
+ * judged against it (keys already taken, membership, deletes) is judged afterwards.
+ */
+export async function guardUpdateBatched (update: Uint8Array, ctx: GuardContext, verifyMany: VerifyMany): Promise<GuardVerdict> {
+  const inspection = inspect(update, ctx)
+  const signed = inspection.fresh.flatMap(f => f.signed)
+  return conclude(inspection, await verifyMany(signed), ctx)
+}
+
+function inspect (update: Uint8Array, ctx: GuardContext): Inspection {
   let decoded: { structs: Struct[], ds: { clients: DeleteSet } }
   try {
     decoded = Y.decodeUpdate(update) as { structs: Struct[], ds: { clients: DeleteSet } }
@@ -63,16 +103,13 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
     if (list == null) byClient.set(s.id.client, list = [])
     list.push(s)
   }
-  const rejected: Rejection[] = []
-  /** per client: how many of its structs to keep */
-  const keep = new Map<number, number>()
-  const fresh: Array<{ client: number, index: number, map: MapName, entry: Entry }> = []
+  const refused = new Map<number, { index: number, why: string }>()
+  const fresh: Fresh[] = []
   const keysInUpdate = new Set<string>()
   let gap = false
   for (const [client, structs] of byClient) {
     const known = Y.getState(ctx.doc.store, client)
     if (structs[0].id.clock > known) gap = true
-    let kept = structs.length
     for (let i = 0; i < structs.length; i++) {
       const s = structs[i]
       if (s instanceof Y.Skip) continue
@@ -80,20 +117,45 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
       const checked = checkItem(s, ctx, keysInUpdate)
       if (checked === 'erased') continue
       if (typeof checked === 'string') {
-        rejected.push({ why: checked, forged: true })
-        kept = i
+        refused.set(client, { index: i, why: checked })
         break
       }
       fresh.push({ client, index: i, ...checked })
     }
-    keep.set(client, kept)
   }
+  return { update, ds: decoded.ds.clients, byClient, refused, fresh, gap }
+}
+
+function conclude (inspection: Inspection, signaturesOk: boolean[], ctx: GuardContext): GuardVerdict {
+  const { update, byClient, fresh } = inspection
+  let gap = inspection.gap
+  /** per client: the first struct refused (on its shape or its signature) */
+  const firstRefused = new Map(inspection.refused)
+  let at = 0
+  for (const f of fresh) {
+    const ok = signaturesOk.slice(at, at + f.signed.length).every(Boolean)
+    at += f.signed.length
+    // Taken since it was inspected (another update, while signatures were checked).
+    const why = !ok
+      ? `a bad signature on ${f.entry.kind} ${f.entry.id} by ${f.entry.by}`
+      : Y.getState(ctx.doc.store, f.client) <= f.entry.clk && ctx.doc.getMap(f.map).has(f.key) ? 'a second entry under an existing key' : null
+    if (why != null && (firstRefused.get(f.client)?.index ?? Infinity) > f.index) firstRefused.set(f.client, { index: f.index, why })
+  }
+  const rejected: Rejection[] = []
+  /** per client: how many of its structs to keep */
+  const keep = new Map<number, number>()
+  for (const [client, structs] of byClient) {
+    const refused = firstRefused.get(client)
+    keep.set(client, refused?.index ?? structs.length)
+    if (refused != null) rejected.push({ why: refused.why, forged: true })
+  }
+  const kept = (f: Fresh): boolean => f.index < (keep.get(f.client) as number)
   // Messages are judged against the membership including log entries in this same update
   // (a joiner's first message often travels with the entry that admitted it).
-  const logEntries = fresh.filter(f => f.map === 'log' && f.index < (keep.get(f.client) as number)).map(f => f.entry as LogEntry)
+  const logEntries = fresh.filter(f => f.map === 'log' && kept(f)).map(f => f.entry as LogEntry)
   let membership: Membership | null = null
   for (const f of fresh) {
-    if (f.map !== 'messages' || f.index >= (keep.get(f.client) as number)) continue
+    if (f.map !== 'messages' || !kept(f)) continue
     membership ??= ctx.membershipWith(logEntries)
     const why = notAllowed(f.entry as MessageEvent, membership)
     if (why != null) {
@@ -107,9 +169,9 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
   // reactions and pins). Deletes in this update count too.
   const deletedHere = new Set<string>()
   for (const f of fresh) {
-    if (f.map === 'messages' && f.index < (keep.get(f.client) as number) && f.entry.kind === 'delete') deletedHere.add(f.entry.target)
+    if (f.map === 'messages' && kept(f) && f.entry.kind === 'delete') deletedHere.add(f.entry.target)
   }
-  let ds = decoded.ds.clients
+  let ds = inspection.ds
   if (ds.size > 0) {
     // Expired entries may be erased too; a peer whose clock runs a little ahead erases a
     // little earlier, so allow for that.
@@ -124,7 +186,7 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
       ds = new Map()
     }
   }
-  if (rejected.length === 0 && ds === decoded.ds.clients) return { update, rejected, gap }
+  if (rejected.length === 0 && ds === inspection.ds) return { update, rejected, gap }
   return { update: reencode(byClient, keep, ds), rejected, gap }
 }
 
@@ -173,7 +235,11 @@ function findStruct (structs: Struct[], clock: number): Struct | undefined {
   return undefined
 }
 
-function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<string>): { map: MapName, entry: Entry } | 'erased' | string {
+/**
+ * An item's shape and place; its entry and the signatures it carries (checked later, all
+ * at once), 'erased', or why it is refused.
+ */
+function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<string>): { map: MapName, key: string, entry: Entry, signed: SignedItem[] } | 'erased' | string {
   // What an erasure leaves: no content, nothing to show or check (see the README's limits).
   if (!(s instanceof Y.Item)) return 'erased'
   const map = s.parent as unknown
@@ -193,9 +259,12 @@ function checkItem (s: Y.Item | Y.GC, ctx: GuardContext, keysInUpdate: Set<strin
   if (entry.cid !== s.id.client || entry.clk !== s.id.clock) return 'an entry replayed at another place in the document'
   const mapKey = `${map}/${key}`
   if (keysInUpdate.has(mapKey) || ctx.doc.getMap(map).has(key)) return 'a second entry under an existing key'
-  if (!verifyEntry(ctx.groupId, entry, ctx.verify)) return `a bad signature on ${entry.kind} ${entry.id} by ${entry.by}`
+  // Collect what verifyEntry would check; what it checks besides signatures is checked now.
+  const signed: SignedItem[] = []
+  const collect: Verify = (author, data, signature) => { signed.push({ author, data, signature }); return true }
+  if (!verifyEntry(ctx.groupId, entry, collect)) return `a bad signature on ${entry.kind} ${entry.id} by ${entry.by}`
   keysInUpdate.add(mapKey)
-  return { map, entry }
+  return { map, key, entry, signed }
 }
 
 function notAllowed (e: MessageEvent, membership: Membership): string | null {

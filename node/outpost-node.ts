@@ -30,6 +30,7 @@ import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageE
 import type { OutpostNodeInit } from './node-init.js'
 import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
+import { signatureVerifier } from './trust/verify-pool.js'
 import { insecureCrypto } from './trust/insecure.js'
 
 export type { OutpostNodeInit } from './node-init.js'
@@ -133,7 +134,7 @@ export class OutpostNode extends EventEmitter {
       }
       const self = peerIdFromPrivateKey(identity.privateKey).toString()
       const me: Me = { peerId: self, box: identity.box, sign: signerFor(identity.privateKey) }
-      const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box)
+      const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box, signatureVerifier.verifyMany)
       const groups = new GroupRegistry(kv, crypto, { compactAfter: init.compactAfter })
       await groups.load()
       const boxes = new BoxBook(kv)

@@ -378,7 +378,8 @@ export class SyncService {
       }
       this.stats.updateBytesReceived += update.length
       try {
-        const { rejected } = group.doc.applyUpdate(update, 'remote')
+        // A sync may carry a whole history: its signatures are checked all at once.
+        const { rejected } = await group.doc.applyUpdateBatched(update, 'remote')
         this.stats.entriesRejected += rejected.length
         for (const r of rejected) log.error('rejected an entry of group %s synced from %p: %s', frame.groupId, peer, r.why)
       } catch (err) {

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import type { DocCrypto, GroupId } from '../../crdt/index.js'
+import type { DocCrypto, GroupId, VerifyMany } from '../../crdt/index.js'
 
 /**
  * The ciphers behind group documents, all from Node's crypto: Ed25519 signatures by the
@@ -34,6 +34,11 @@ function publicKeyOf (peerId: string): KeyObject | null {
   if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear()
   publicKeys.set(peerId, key)
   return key
+}
+
+/** An author's Ed25519 public key as SPKI DER (for a thread that checks signatures), or null. */
+export function publicKeyDer (peerId: string): Buffer | null {
+  return publicKeyOf(peerId)?.export({ format: 'der', type: 'spki' }) ?? null
 }
 
 export function verifySignature (author: string, data: Uint8Array, signature: Uint8Array): boolean {
@@ -121,10 +126,12 @@ export function unwrap (groupId: GroupId, keyId: string, wrapped: string, box: B
 }
 
 /** What a group document needs, for this node's identity. */
-export function docCrypto (self: string, privateKey: PrivateKey, box: BoxKey): DocCrypto {
+/** `verifyMany`: large syncs check their signatures with it (see verify-pool.ts); one by one without. */
+export function docCrypto (self: string, privateKey: PrivateKey, box: BoxKey, verifyMany?: VerifyMany): DocCrypto {
   return {
     self,
     verify: verifySignature,
+    ...(verifyMany != null ? { verifyMany } : {}),
     sign: signerFor(privateKey),
     unwrap: (groupId, keyId, wrapped) => unwrap(groupId, keyId, wrapped, box),
     seal,
