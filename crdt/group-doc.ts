@@ -4,7 +4,7 @@ import {
   bodyAad, newEventId, parseLogEntry, parseMessageEvent, signingBytes, MAX_EMOJI_LENGTH,
   type DeleteEvent, type EditEvent, type Entry, type LogEntry, type PinEvent, type ReadEvent, type PostBody, type PostEvent, type ReactEvent, type ReactionBody, type Unsigned, type Verify
 } from './entries.js'
-import { guardUpdate, guardUpdateBatched, type GuardContext, type GuardVerdict, type MapName, type Rejection, type VerifyMany } from './guard.js'
+import { guardUpdate, guardUpdateBatched, type GuardContext, type GuardVerdict, type MapName, type Rejection, type VerifyBatch } from './guard.js'
 import type { Timestamp } from './hlc.js'
 import type { GroupId, MessageId } from './ids.js'
 import { Membership } from './membership.js'
@@ -23,7 +23,7 @@ export interface DocCrypto {
   readonly self: string
   verify: Verify
   /** many signatures at once, off the main thread (optional: verify is used one by one without) */
-  verifyMany?: VerifyMany
+  verifyBatch?: VerifyBatch
   sign: (data: Uint8Array) => Uint8Array
   /** the group key in `wrap` if it was wrapped to this node, else null */
   unwrap: (groupId: GroupId, keyId: string, wrap: string) => Uint8Array | null
@@ -286,15 +286,15 @@ export class GroupDoc {
   }
 
   /**
-   * applyUpdate for a large update (a sync): its signatures are checked all at once with
-   * the crypto's verifyMany (off the main thread), one by one where there is none.
+   * applyUpdate for a large update (a sync): its signatures are checked as one batch with
+   * the crypto's verifyBatch (off the main thread), one by one where there is none.
    */
   async applyUpdateBatched (update: Uint8Array, origin: ChangeOrigin = 'remote'): Promise<ApplyResult> {
-    const verifyMany = this.crypto.verifyMany
-    if (verifyMany == null) return this.applyUpdate(update, origin)
+    const verifyBatch = this.crypto.verifyBatch
+    if (verifyBatch == null) return this.applyUpdate(update, origin)
     // One at a time: two syncs often bring the same history at once (one per direction, or
     // two peers); the second then finds it held and checks nothing again.
-    const run = this.batched.then(async () => this.applyVerdict(await guardUpdateBatched(update, this.guardContext(), verifyMany), origin))
+    const run = this.batched.then(async () => this.applyVerdict(await guardUpdateBatched(update, this.guardContext(), verifyBatch), origin))
     this.batched = run.catch(() => {})
     return await run
   }

@@ -49,8 +49,14 @@ export interface SignedItem {
   signature: Uint8Array
 }
 
-/** Checks many signatures at once (in order); see node/trust/verify-pool.ts. */
-export type VerifyMany = (items: SignedItem[]) => Promise<boolean[]>
+/** Signatures handed over as they are found, answered in that order by `finish`. */
+export interface VerifySession {
+  add: (items: SignedItem[]) => void
+  finish: () => Promise<boolean[]>
+}
+
+/** Starts checking a batch of signatures (see node/trust/verify-pool.ts). */
+export type VerifyBatch = () => VerifySession
 
 interface Fresh { client: number, index: number, map: MapName, key: string, entry: Entry, signed: SignedItem[] }
 
@@ -80,17 +86,19 @@ export function guardUpdate (update: Uint8Array, ctx: GuardContext): GuardVerdic
 }
 
 /**
- * guardUpdate, with the signatures checked all at once by `verifyMany` (a large sync
- * update carries thousands). The document may change while they are checked: what is
- * judged against it (keys already taken, membership, deletes) is judged afterwards.
+ * guardUpdate, with the signatures checked as one batch (a large sync update carries
+ * thousands), handed over while the update is still being read. The document may change
+ * while they are checked: what is judged against it (keys already taken, membership,
+ * deletes) is judged afterwards.
  */
-export async function guardUpdateBatched (update: Uint8Array, ctx: GuardContext, verifyMany: VerifyMany): Promise<GuardVerdict> {
-  const inspection = inspect(update, ctx)
-  const signed = inspection.fresh.flatMap(f => f.signed)
-  return conclude(inspection, await verifyMany(signed), ctx)
+export async function guardUpdateBatched (update: Uint8Array, ctx: GuardContext, verifyBatch: VerifyBatch): Promise<GuardVerdict> {
+  const session = verifyBatch()
+  const inspection = inspect(update, ctx, signed => { session.add(signed) })
+  return conclude(inspection, await session.finish(), ctx)
 }
 
-function inspect (update: Uint8Array, ctx: GuardContext): Inspection {
+/** Reads the update and checks everything but signatures; `onSigned` gets each fresh entry's, in order. */
+function inspect (update: Uint8Array, ctx: GuardContext, onSigned?: (signed: SignedItem[]) => void): Inspection {
   let decoded: { structs: Struct[], ds: { clients: DeleteSet } }
   try {
     decoded = Y.decodeUpdate(update) as { structs: Struct[], ds: { clients: DeleteSet } }
@@ -121,6 +129,7 @@ function inspect (update: Uint8Array, ctx: GuardContext): Inspection {
         break
       }
       fresh.push({ client, index: i, ...checked })
+      onSigned?.(checked.signed)
     }
   }
   return { update, ds: decoded.ds.clients, byClient, refused, fresh, gap }

@@ -13,7 +13,7 @@ export {
   type SignedInvite, type Unsigned, type Verify, type Wraps
 } from './entries.js'
 export { Membership, type Member, type GroupKeyRecord, type Position } from './membership.js'
-export { guardUpdate, guardUpdateBatched, type Rejection, type SignedItem, type VerifyMany } from './guard.js'
+export { guardUpdate, guardUpdateBatched, type Rejection, type SignedItem, type VerifyBatch, type VerifySession } from './guard.js'
 export { HybridClock, compareTimestamps, isTimestamp, type Timestamp } from './hlc.js'
 export { newGroupId, newMessageId, isGroupId, isMessageId, type GroupId, type MessageId } from './ids.js'
 export { compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, type MessageKind } from './message.js'

@@ -134,7 +134,7 @@ export class OutpostNode extends EventEmitter {
       }
       const self = peerIdFromPrivateKey(identity.privateKey).toString()
       const me: Me = { peerId: self, box: identity.box, sign: signerFor(identity.privateKey) }
-      const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box, signatureVerifier.verifyMany)
+      const crypto: DocCrypto = init.insecure === true ? insecureCrypto(self, identity.box) : docCrypto(self, identity.privateKey, identity.box, signatureVerifier.session)
       const groups = new GroupRegistry(kv, crypto, { compactAfter: init.compactAfter })
       await groups.load()
       const boxes = new BoxBook(kv)

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import type { DocCrypto, GroupId, VerifyMany } from '../../crdt/index.js'
+import type { DocCrypto, GroupId, VerifyBatch } from '../../crdt/index.js'
 
 /**
  * The ciphers behind group documents, all from Node's crypto: Ed25519 signatures by the
@@ -126,12 +126,12 @@ export function unwrap (groupId: GroupId, keyId: string, wrapped: string, box: B
 }
 
 /** What a group document needs, for this node's identity. */
-/** `verifyMany`: large syncs check their signatures with it (see verify-pool.ts); one by one without. */
-export function docCrypto (self: string, privateKey: PrivateKey, box: BoxKey, verifyMany?: VerifyMany): DocCrypto {
+/** `verifyBatch`: large syncs check their signatures with it (see verify-pool.ts); one by one without. */
+export function docCrypto (self: string, privateKey: PrivateKey, box: BoxKey, verifyBatch?: VerifyBatch): DocCrypto {
   return {
     self,
     verify: verifySignature,
-    ...(verifyMany != null ? { verifyMany } : {}),
+    ...(verifyBatch != null ? { verifyBatch } : {}),
     sign: signerFor(privateKey),
     unwrap: (groupId, keyId, wrapped) => unwrap(groupId, keyId, wrapped, box),
     seal,

@@ -1,13 +1,18 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { logger } from '@libp2p/logger'
-import type { SignedItem } from '../../crdt/index.js'
+import type { SignedItem, VerifySession } from '../../crdt/index.js'
 import { publicKeyDer, verifySignature } from './keys.js'
 
 const log = logger('outpost:verify-pool')
 
-/** Fewer signatures than this are checked here, one by one: a worker's round trip costs more. */
-const MIN_BATCH = 256
+/**
+ * Signatures go to the workers in chunks of this many, as they are found; fewer in all are
+ * checked here, one by one (a worker's round trip would cost more).
+ */
+const CHUNK = 256
+/** Chunks a session can hand out (more are checked here): 1M signatures. */
+const MAX_CHUNKS = 4096
 /** Workers end after this long without a batch (a node mostly checks one signature at a time). */
 const IDLE_MS = 30_000
 const SIGNATURE_BYTES = 64
@@ -17,6 +22,12 @@ const NO_KEY = 0xffffffff
 /** What a worker is handed (verify-worker.ts). */
 export interface VerifyJob {
   id: number
+  /**
+   * Shared claims, one per chunk of a session: a worker checks chunk `chunk` only if it
+   * turns its claim from 0 to 1; this thread takes unclaimed ones back (0 to 2).
+   */
+  claims: Int32Array
+  chunk: number
   /** the distinct authors' public keys, SPKI DER */
   keys: Uint8Array[]
   /** per item: its author's place in `keys`, or NO_KEY */
@@ -30,7 +41,8 @@ export interface VerifyJob {
 
 export interface VerifyResult {
   id: number
-  ok: Uint8Array
+  /** null: the chunk was taken back before the worker came to it */
+  ok: Uint8Array | null
 }
 
 const verifyOne = (s: SignedItem): boolean => verifySignature(s.author, s.data, s.signature)
@@ -39,36 +51,33 @@ const verifyOne = (s: SignedItem): boolean => verifySignature(s.author, s.data, 
  * Checks many Ed25519 signatures at once on several threads: a joining node receives its
  * group's whole history in one sync, thousands of signed entries, and one by one they took
  * most of its time (10,000 in 0.74 s, `node dist/test/bench/run.js --only cold-join`).
- * The batch is cut into one share per worker plus one that this thread checks meanwhile.
- * Workers start on the first large batch and end after IDLE_MS without one (they never keep
- * the process alive); a worker that fails has its share checked here instead. One verifier
- * serves every node of a process (`signatureVerifier`).
+ *
+ * A session is handed signatures as the guard finds them (see guard.ts); every CHUNK of
+ * them goes to a worker at once, so the workers check while this thread is still reading
+ * the update. When it is done reading, this thread takes back the chunks no worker has
+ * started, from the last one down, and checks them itself while the workers finish theirs.
+ * Workers start with the first chunk and end after IDLE_MS without one (they never keep
+ * the process alive); a worker that fails has its chunks checked here instead. One
+ * verifier serves every node of a process (`signatureVerifier`).
  */
 export class SignatureVerifier {
   private workers: Worker[] | null = null
   private idle: NodeJS.Timeout | null = null
-  private readonly pending = new Map<number, { resolve: (ok: Uint8Array) => void, reject: (err: Error) => void }>()
+  private readonly pending = new Map<number, { resolve: (ok: Uint8Array | null) => void, reject: (err: Error) => void }>()
   private nextId = 0
+  private nextWorker = 0
   private closed = false
 
   constructor (private readonly workerCount = Math.min(3, availableParallelism() - 1)) {}
 
+  /** A batch to fill with `add` and check with `finish`. */
+  readonly session = (): VerifySession => new Session(this)
+
   /** Answers, in order, whether each signature holds. */
   readonly verifyMany = async (items: SignedItem[]): Promise<boolean[]> => {
-    if (items.length < MIN_BATCH || this.workerCount < 1 || this.closed) return items.map(verifyOne)
-    const workers = this.start()
-    const size = Math.ceil(items.length / (workers.length + 1))
-    const shares = workers.map((_, i) => items.slice(i * size, (i + 1) * size))
-    const jobs = workers.map(async (worker, i) => await this.post(worker, shares[i]).then(
-      ok => Array.from(ok, b => b === 1),
-      err => {
-        log.error('a signature worker failed (%s); checking its share here', (err as Error).message)
-        return shares[i].map(verifyOne)
-      }))
-    const mine = items.slice(workers.length * size).map(verifyOne)
-    const all = [...(await Promise.all(jobs)).flat(), ...mine]
-    this.scheduleIdle()
-    return all
+    const session = this.session()
+    session.add(items)
+    return await session.finish()
   }
 
   /** Ends the workers; later batches are checked on this thread. */
@@ -80,6 +89,19 @@ export class SignatureVerifier {
   /** Whether workers are running (for tests). */
   get running (): number {
     return this.workers?.length ?? 0
+  }
+
+  /** Sends a chunk to the next worker; resolves with its answer, or null if taken back. */
+  post (items: SignedItem[], claims: Int32Array, chunk: number): Promise<Uint8Array | null> | null {
+    if (this.workerCount < 1 || this.closed) return null
+    const workers = this.start()
+    const worker = workers[this.nextWorker++ % workers.length]
+    const job = pack(this.nextId++, items, claims, chunk)
+    this.scheduleIdle()
+    return new Promise((resolve, reject) => {
+      this.pending.set(job.id, { resolve, reject })
+      worker.postMessage(job, [job.keyIndex.buffer, job.data.buffer, job.ends.buffer, job.signatures.buffer] as ArrayBuffer[])
+    })
   }
 
   private scheduleIdle (): void {
@@ -123,17 +145,50 @@ export class SignatureVerifier {
     this.pending.clear()
     for (const job of jobs) job.reject(err)
   }
+}
 
-  private async post (worker: Worker, items: SignedItem[]): Promise<Uint8Array> {
-    const job = pack(this.nextId++, items)
-    return await new Promise<Uint8Array>((resolve, reject) => {
-      this.pending.set(job.id, { resolve, reject })
-      worker.postMessage(job, [job.keyIndex.buffer, job.data.buffer, job.ends.buffer, job.signatures.buffer] as ArrayBuffer[])
-    })
+class Session implements VerifySession {
+  private readonly chunks: SignedItem[][] = []
+  private readonly answers: Array<Promise<Uint8Array | null> | null> = []
+  private current: SignedItem[] = []
+  private claims: Int32Array | undefined
+
+  constructor (private readonly verifier: SignatureVerifier) {}
+
+  add (items: SignedItem[]): void {
+    for (const item of items) this.current.push(item)
+    if (this.current.length >= CHUNK) this.handOut()
+  }
+
+  async finish (): Promise<boolean[]> {
+    const tail = this.current.map(verifyOne)
+    const results: boolean[][] = new Array(this.chunks.length)
+    // Take back, from the last down, every chunk no worker has started.
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      if (this.answers[i] == null || Atomics.compareExchange(this.claims as Int32Array, i, 0, 2) === 0) results[i] = this.chunks[i].map(verifyOne)
+    }
+    for (let i = 0; i < this.chunks.length; i++) {
+      if (results[i] != null) continue
+      const ok = await (this.answers[i] as Promise<Uint8Array | null>).catch((err: Error) => {
+        log.error('a signature worker failed (%s); checking its chunk here', err.message)
+        return null
+      })
+      results[i] = ok != null ? Array.from(ok, b => b === 1) : this.chunks[i].map(verifyOne)
+    }
+    return [...results.flat(), ...tail]
+  }
+
+  private handOut (): void {
+    const chunk = this.chunks.length
+    const items = this.current
+    this.current = []
+    this.chunks.push(items)
+    this.claims ??= new Int32Array(new SharedArrayBuffer(MAX_CHUNKS * 4))
+    this.answers.push(chunk < MAX_CHUNKS ? this.verifier.post(items, this.claims, chunk) : null)
   }
 }
 
-function pack (id: number, items: SignedItem[]): VerifyJob {
+function pack (id: number, items: SignedItem[], claims: Int32Array, chunk: number): VerifyJob {
   const keys: Uint8Array[] = []
   const keyOf = new Map<string, number>()
   const keyIndex = new Uint32Array(items.length)
@@ -156,7 +211,7 @@ function pack (id: number, items: SignedItem[]): VerifyJob {
     at += item.data.length
     ends[i] = at
   })
-  return { id, keys, keyIndex, data, ends, signatures }
+  return { id, claims, chunk, keys, keyIndex, data, ends, signatures }
 }
 
 /** The verifier every node of this process shares. */

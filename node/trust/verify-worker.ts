@@ -3,11 +3,17 @@ import { parentPort } from 'node:worker_threads'
 import type { VerifyJob, VerifyResult } from './verify-pool.js'
 
 /**
- * A thread that checks Ed25519 signatures for verify-pool.ts. It is handed public keys as
- * SPKI DER and the signed bytes packed into one buffer, and answers one byte per item:
+ * A thread that checks Ed25519 signatures for verify-pool.ts. It is handed chunks of public
+ * keys as SPKI DER and signed bytes packed into one buffer, and answers one byte per item:
  * 1 when the signature holds. It imports nothing but Node's crypto, so it starts fast.
  */
 parentPort?.on('message', (job: VerifyJob) => {
+  // Taken back by the thread that asked (it got there first): nothing to do.
+  if (Atomics.compareExchange(job.claims, job.chunk, 0, 1) !== 0) {
+    const skipped: VerifyResult = { id: job.id, ok: null }
+    parentPort?.postMessage(skipped)
+    return
+  }
   const keys: Array<KeyObject | null> = job.keys.map(der => {
     try {
       return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' })

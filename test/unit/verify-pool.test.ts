@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import { GroupDoc, type PostEvent, type SignedItem, type VerifyMany } from '../../crdt/index.js'
+import { GroupDoc, type PostEvent, type SignedItem, type VerifyBatch } from '../../crdt/index.js'
 import { SignatureVerifier } from '../../node/trust/verify-pool.js'
 import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
 
@@ -39,6 +39,24 @@ describe('signatures checked many at once, on worker threads', function () {
     assert.equal(v.running, 1, 'a batch this large went to a worker')
   })
 
+  it('hands chunks to workers as they come, and takes back what they have not started: every answer in order', async () => {
+    const v = verifier(2)
+    const session = v.session()
+    const items = Array.from({ length: 5_000 }, (_, i) => signed(i % 3 === 0 ? alice : bob, i))
+    const forged = new Set([0, 255, 256, 2_600, 4_999])
+    for (const i of forged) items[i] = { ...items[i], data: Buffer.from(`forged ${i}`) }
+    // Handed over in uneven pieces, as a guard finds them (one entry may carry three).
+    for (let at = 0; at < items.length;) {
+      const n = 1 + (at % 3)
+      session.add(items.slice(at, at + n))
+      at += n
+    }
+    const ok = await session.finish()
+    assert.equal(ok.length, items.length)
+    assert.deepEqual(ok.flatMap((good, i) => good ? [] : [i]), [...forged])
+    assert.equal(v.running, 2)
+  })
+
   it('checks a small batch on this thread, starting no worker', async () => {
     const v = verifier(1)
     const ok = await v.verifyMany(Array.from({ length: 20 }, (_, i) => signed(alice, i)))
@@ -74,8 +92,8 @@ describe('signatures checked many at once, on worker threads', function () {
       return { a, update: Y.mergeUpdates([b.diff(a.stateVector()), Y.encodeStateAsUpdate(evil)]) }
     }
 
-    const batchedReplica = (a: GroupDoc, verifyMany: VerifyMany): GroupDoc => {
-      const doc = new GroupDoc(a.groupId, { ...alice.crypto, verifyMany })
+    const batchedReplica = (a: GroupDoc, verifyBatch: VerifyBatch): GroupDoc => {
+      const doc = new GroupDoc(a.groupId, { ...alice.crypto, verifyBatch })
       doc.applyUpdate(a.diff(), 'remote')
       return doc
     }
@@ -84,7 +102,7 @@ describe('signatures checked many at once, on worker threads', function () {
       const { a, update } = syncWithForgery(400)
       const oneByOne = replicaOf(a, alice)
       const expected = oneByOne.applyUpdate(update, 'remote')
-      const batched = batchedReplica(a, verifier(1).verifyMany)
+      const batched = batchedReplica(a, verifier(1).session)
       const got = await batched.applyUpdateBatched(update, 'remote')
       assert.equal(expected.rejected.length, 1)
       assert.match(expected.rejected[0].why, /a bad signature/)
@@ -98,9 +116,13 @@ describe('signatures checked many at once, on worker threads', function () {
       const { a, update } = syncWithForgery(300)
       const v = verifier(1)
       const checked: number[] = []
-      const doc = batchedReplica(a, async items => {
-        checked.push(items.length)
-        return await v.verifyMany(items)
+      const doc = batchedReplica(a, () => {
+        const session = v.session()
+        let count = 0
+        return {
+          add: items => { count += items.length; session.add(items) },
+          finish: async () => { checked.push(count); return await session.finish() }
+        }
       })
       const [first, second] = await Promise.all([doc.applyUpdateBatched(update, 'remote'), doc.applyUpdateBatched(update, 'remote')])
       assert.equal(doc.size, 300)
