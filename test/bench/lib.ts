@@ -157,13 +157,19 @@ export interface OutpostProc extends Child {
   eventsUrl: string
 }
 
-/** `outpost start` on loopback, no mDNS, random ports, in a fresh (or given) data directory. */
+/**
+ * `outpost start` on loopback, no mDNS, random ports, in a fresh (or given) data directory.
+ * OUTPOST_BENCH_NODE_ARGS adds Node flags to every node a benchmark starts, to profile any
+ * of them: `OUTPOST_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` (NODE_OPTIONS refuses
+ * --cpu-prof).
+ */
 export async function startOutpost (opts: { dataDir?: string, peers?: string[], extra?: string[], nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<OutpostProc> {
   const dataDir = opts.dataDir ?? await tempDir('outpost-bench-node-')
   const args = [CLI, 'start', '--data', dataDir, '--listen', LOOPBACK, '--api', '127.0.0.1:0', '--no-mdns']
   for (const p of opts.peers ?? []) args.push('--peer', p)
   args.push(...(opts.extra ?? []))
-  const child = await spawnReady(args, 20_000, opts.nodeArgs, opts.env)
+  const extraNodeArgs = (process.env.OUTPOST_BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+  const child = await spawnReady(args, 20_000, [...(opts.nodeArgs ?? []), ...extraNodeArgs], opts.env)
   const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
   const url = String(child.ready.api)
   return {
