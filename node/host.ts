@@ -11,6 +11,7 @@ import { FaultTolerance, type ConnectionGater, type MultiaddrConnection, type Pe
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 import { DenyList, floodGuard, refuseDenied, type FloodGuard, type FloodGuardInit } from './flood-guard.js'
+import { linkMonitor, type LinkMonitor } from './link-monitor.js'
 
 const log = logger('outpost:host')
 
@@ -18,6 +19,7 @@ export type HostServices = {
   pubsub: GossipSub
   identify: ReturnType<ReturnType<typeof identify>>
   ping: ReturnType<ReturnType<typeof ping>>
+  linkMonitor: LinkMonitor
   floodGuard: FloodGuard
 }
 
@@ -165,18 +167,13 @@ export async function createHost (init: HostInit): Promise<Host> {
       maxIncomingPendingConnections: 100,
       dialTimeout: 5_000
     },
-    connectionMonitor: {
-      // Notice a dead link within seconds so that redial and sync start promptly. A ping
-      // may take as long as its timeout (a busy link queues it behind file chunks), and the
-      // next one must not start before: libp2p allows one ping stream per peer and takes the
-      // refused second stream for a failed ping, hanging up a busy but healthy connection.
-      pingInterval: 6_000,
-      pingTimeout: { minTimeout: 5_000, maxTimeout: 5_000 },
-      abortConnectionOnPingFailure: true
-    },
+    // Dead links are noticed by the link monitor (a yamux ping, no stream): see link-monitor.ts.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
+      // After ping: it falls back on the ping service where a muxer cannot ping.
+      linkMonitor: linkMonitor(),
       pubsub: gossipsub({
         globalSignaturePolicy: init.signMessages === true ? 'StrictSign' : 'StrictNoSign',
         allowPublishToZeroTopicPeers: true,
