@@ -130,7 +130,7 @@ export class SyncService {
     }, { maxInboundStreams: 8 })
     this.components.libp2p.addEventListener('peer:connect', this.onConnect)
     if (this.intervalMs > 0) {
-      this.timer = setInterval(() => { this.syncAll() }, this.intervalMs)
+      this.timer = setInterval(() => { this.antiEntropy() }, this.intervalMs)
       this.timer.unref()
     }
   }
@@ -147,6 +147,20 @@ export class SyncService {
     await Promise.allSettled([...this.running.values()].map(r => r.done))
     this.failing.clear()
     this.lastSoon.clear()
+  }
+
+  /**
+   * The periodic exchange. An exchange covers both directions, so one side of each pair is
+   * enough: the lower id starts it, as on connect. (Both sides did, twice the streams for
+   * nothing: each opens with a protocol negotiation and a peer-store merge on both ends.)
+   */
+  private antiEntropy (): void {
+    const self = this.components.libp2p.peerId.toString()
+    const peers = new Map<string, PeerId>()
+    for (const c of this.components.libp2p.getConnections()) {
+      if (self < c.remotePeer.toString()) peers.set(c.remotePeer.toString(), c.remotePeer)
+    }
+    for (const peer of peers.values()) this.syncWith(peer).catch(() => {})
   }
 
   /** Sync with every connected peer now. */
