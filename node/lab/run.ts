@@ -12,6 +12,7 @@ import { InProcessCluster } from './cluster-in-process.js'
 import { NetnsCluster } from './cluster-netns.js'
 import { Observer, type Counter } from './observer.js'
 import { seededRandom } from '../seeded-random.js'
+import { chatText } from './chat-text.js'
 import { histogram, percentiles, type LabReport, type RecoveryMeasure, type TimelineEntry } from './report.js'
 import type { LabEvent, Scenario } from './scenario.js'
 
@@ -52,23 +53,9 @@ async function setup<T> (node: string, what: string, step: () => Promise<T>): Pr
   }
 }
 
-/**
- * Words for the load's text. A team's chat reuses a small vocabulary, and the search index
- * costs what the vocabulary costs: random letters would make every message a dozen new
- * terms and the nodes look busier than people would make them.
- */
-const WORDS = ('the a to and of in is it you that we for on this be are with have not can will do at ' +
-  'meeting today update team report check sync node link site field north south east west ' +
-  'status ready done soon later please thanks ok yes no need send file map plan route ' +
-  'radio power battery water supply camp base relay signal weather road bridge time now ' +
-  'tomorrow morning night shift crew lead copy confirm arrived leaving delayed problem fixed').split(' ')
-
-/** `lab:SEQ:SENDER ` and then words to `size` bytes: the tag lets the checks spot a duplicate. */
+/** `lab:SEQ:SENDER` and then chat words to `size` bytes: the tag lets the checks spot a duplicate. */
 function messageText (seq: number, sender: string, size: number, random: () => number): string {
-  const head = `lab:${seq}:${sender}`
-  let text = head
-  while (text.length < size) text += ' ' + WORDS[Math.floor(random() * WORDS.length)]
-  return text.slice(0, size)
+  return chatText(random, size, `lab:${seq}:${sender}`)
 }
 
 export async function runScenario (scenario: Scenario, options: RunOptions): Promise<LabReport> {

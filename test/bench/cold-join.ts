@@ -18,7 +18,7 @@
 import '../../node/polyfill.js'
 import { OutpostNode } from '../../node/index.js'
 import { seededRandom } from '../helpers/messages.js'
-import { chatText } from './history-scale.js'
+import { chatLine } from './history-scale.js'
 import { LOOPBACK, log, median, now, round, row, startOutpost, tempDir, waitUntil, type BenchResult, type OutpostProc } from './lib.js'
 
 export interface ColdJoinOptions {
@@ -39,7 +39,7 @@ async function seed (count: number): Promise<{ dataDir: string, groupId: string,
     const rnd = seededRandom(11)
     let next = 0
     await Promise.all(Array.from({ length: 256 }, async () => {
-      while (next < count) { next++; await node.send(groupId, chatText(rnd)) }
+      while (next < count) { next++; await node.send(groupId, chatLine(rnd)) }
     }))
     return { dataDir, groupId, seconds: (now() - t) / 1000 }
   } finally {

@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { LevelKv } from '../../crdt/index.js'
 import { OutpostNode } from '../../node/index.js'
+import { chatText } from '../../node/lab/chat-text.js'
 import { seededRandom } from '../helpers/messages.js'
 import { startNode } from '../helpers/nodes.js'
 import { LOOPBACK, log, now, round, row, tempDir, withTimeout, type BenchResult, type Row } from './lib.js'
@@ -36,17 +37,9 @@ export interface HistoryScaleOptions {
   inFlight?: number
 }
 
-const WORDS = ('ok the a to on at in we is it be by for and not yet now eta km grid north south east west ' +
-  'patrol camp radio battery supply water fuel signal ready done route weather map report status ' +
-  'meeting plan check team alpha bravo charlie vehicle generator tent medic convoy delay arriving ' +
-  'leaving 0600 1430 copy roger negative affirmative please confirm thanks').split(' ')
-
-/** Chat-like text of 40 to 120 characters, seeded so every run writes the same words. */
-export function chatText (rnd: () => number): string {
-  const length = 40 + Math.floor(rnd() * 81)
-  let text = ''
-  while (text.length < length) text += (text === '' ? '' : ' ') + WORDS[Math.floor(rnd() * WORDS.length)]
-  return text.slice(0, length).trimEnd()
+/** A chat line of 40 to 120 characters, seeded so every run writes the same words. */
+export function chatLine (rnd: () => number): string {
+  return chatText(rnd, 40 + Math.floor(rnd() * 81))
 }
 
 /** Total bytes of the files under `dir`. */
@@ -108,7 +101,7 @@ async function fill (node: OutpostNode, groupId: string, count: number, windowSi
 async function measureNode (sizes: number[], windowSize: number, inFlight: number, captured: Uint8Array[]): Promise<{ steps: Step[], compactedBytes: number }> {
   const dataDir = await tempDir('outpost-bench-history-')
   const rnd = seededRandom(7)
-  const text = (): string => chatText(rnd)
+  const text = (): string => chatLine(rnd)
   let node: OutpostNode | undefined = await startNode({ dataDir, name: 'scribe' })
   const steps: Step[] = []
   try {
