@@ -31,7 +31,7 @@ export interface LinkMonitorInit {
  *
  * This replaces libp2p's connection monitor, which opened a new ping stream on every
  * connection each time: a stream negotiation and two peer-store merges per ping, the
- * largest part of an idle node's CPU among 20 (`OUTPOST_BENCH_NODE_ARGS=--cpu-prof
+ * largest part of an idle node's CPU among 20 (`OUTPOST_LAB_NODE_ARGS=--cpu-prof
  * node dist/test/bench/run.js --only idle`). Here a ping is one yamux PING frame each way.
  * The muxer is reached through the connection's `muxer` property, which libp2p 3's
  * Connection has but does not declare; without it, libp2p's ping service is used.

@@ -28,6 +28,15 @@ interface RunningNode {
   exited: Promise<void>
 }
 
+/**
+ * OUTPOST_LAB_NODE_ARGS: Node.js flags for every node the lab (or a benchmark) starts, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/p" to see where nodes spend their time (profiles are
+ * written as they stop). NODE_OPTIONS refuses --cpu-prof.
+ */
+export function nodeArgsFromEnv (): string[] {
+  return (process.env.OUTPOST_LAB_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+}
+
 /** Processes started here and not yet gone: killed by pid if the lab itself is stopped. */
 const live = new Set<number>()
 process.on('exit', () => { for (const pid of live) { try { process.kill(pid, 'SIGKILL') } catch {} } })
@@ -81,10 +90,7 @@ export class NetnsCluster implements LabCluster {
     const lab = this.requireLab()
     const dir = this.dataDir(node)
     const socketPath = join(dir, 'api.sock')
-    // OUTPOST_LAB_NODE_ARGS: Node.js flags for every node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
-    // to see where nodes spend their time under a scenario (profiles are written at the end).
-    const nodeArgs = (process.env.OUTPOST_LAB_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-    const args = [...nodeArgs, CLI_MAIN, 'start', '--data', dir, '--json', '--lab',
+    const args = [...nodeArgsFromEnv(), CLI_MAIN, 'start', '--data', dir, '--json', '--lab',
       '--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`, '--api', '127.0.0.1:0', '--api-socket', socketPath,
       '--sync-interval', String(this.scenario.syncIntervalMs),
       ...this.peersOf(node).flatMap(p => ['--peer', p])]

@@ -36,18 +36,10 @@ async function startMesh (count: number): Promise<OutpostProc[]> {
   return nodes
 }
 
-/**
- * GET, once more on a reset: a keep-alive socket left idle while the joins ran may be
- * closed by the node's server just as it is reused. A node that exited is an error.
- */
+/** GET; a node that exited is an error that says so. */
 async function get<T> (n: OutpostProc, path: string): Promise<T> {
   if (n.proc.exitCode != null || n.proc.signalCode != null) throw new Error(`node ${n.pid} exited: ${n.stderr().trim().split('\n').slice(-3).join(' | ')}`)
-  try {
-    return await n.api.call<T>('GET', path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err
-    return await n.api.call<T>('GET', path)
-  }
+  return await n.api.call<T>('GET', path)
 }
 
 export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {

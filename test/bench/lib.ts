@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
+import { nodeArgsFromEnv } from '../../node/lab/cluster-netns.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** repository root (this file runs from dist/test/bench/) */
@@ -158,18 +159,15 @@ export interface OutpostProc extends Child {
 }
 
 /**
- * `outpost start` on loopback, no mDNS, random ports, in a fresh (or given) data directory.
- * OUTPOST_BENCH_NODE_ARGS adds Node flags to every node a benchmark starts, to profile any
- * of them: `OUTPOST_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` (NODE_OPTIONS refuses
- * --cpu-prof).
+ * `outpost start` on loopback, no mDNS, random ports, in a fresh (or given) data directory,
+ * with the Node flags of OUTPOST_LAB_NODE_ARGS as the lab's nodes get them (to profile).
  */
 export async function startOutpost (opts: { dataDir?: string, peers?: string[], extra?: string[], nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<OutpostProc> {
   const dataDir = opts.dataDir ?? await tempDir('outpost-bench-node-')
   const args = [CLI, 'start', '--data', dataDir, '--listen', LOOPBACK, '--api', '127.0.0.1:0', '--no-mdns']
   for (const p of opts.peers ?? []) args.push('--peer', p)
   args.push(...(opts.extra ?? []))
-  const extraNodeArgs = (process.env.OUTPOST_BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-  const child = await spawnReady(args, 20_000, [...(opts.nodeArgs ?? []), ...extraNodeArgs], opts.env)
+  const child = await spawnReady(args, 20_000, [...(opts.nodeArgs ?? []), ...nodeArgsFromEnv()], opts.env)
   const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
   const url = String(child.ready.api)
   return {
@@ -270,6 +268,17 @@ export class Api {
   }
 
   async request<T = any>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number, body: T }> {
+    try {
+      return await this.once<T>(method, path, body, timeoutMs)
+    } catch (err) {
+      // The node closed an idle kept-alive connection just as this request went out on it
+      // (seen after long joins): it never reached the node, so it is safe to send again.
+      if ((err as { reusedSocket?: boolean }).reusedSocket !== true) throw err
+      return await this.once<T>(method, path, body, timeoutMs)
+    }
+  }
+
+  private async once<T> (method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<{ status: number, body: T }> {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     return await new Promise((resolve, reject) => {
       const req = http.request({
@@ -295,7 +304,9 @@ export class Api {
         res.on('error', reject)
       })
       req.on('timeout', () => { req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)) })
-      req.on('error', reject)
+      req.on('error', err => {
+        reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' }))
+      })
       req.end(data)
     })
   }
