@@ -86,7 +86,7 @@ export class SignatureVerifier {
     await this.stopWorkers()
   }
 
-  /** Whether workers are running (for tests). */
+  /** How many workers are running (for tests). */
   get running (): number {
     return this.workers?.length ?? 0
   }
@@ -110,11 +110,15 @@ export class SignatureVerifier {
     this.idle.unref()
   }
 
-  private async stopWorkers (): Promise<void> {
+  /** Ends the workers; a chunk still with one is checked on this thread instead (see Session.finish). */
+  private async stopWorkers (why = new Error('signature workers stopped')): Promise<void> {
     if (this.idle != null) clearTimeout(this.idle)
     this.idle = null
     const workers = this.workers ?? []
     this.workers = null
+    const jobs = [...this.pending.values()]
+    this.pending.clear()
+    for (const job of jobs) job.reject(why)
     await Promise.all(workers.map(async w => await w.terminate()))
   }
 
@@ -138,12 +142,7 @@ export class SignatureVerifier {
 
   /** A worker died: every job in flight is checked here, and the next batch starts new workers. */
   private fail (err: Error): void {
-    const workers = this.workers
-    this.workers = null
-    for (const w of workers ?? []) w.terminate().catch(() => {})
-    const jobs = [...this.pending.values()]
-    this.pending.clear()
-    for (const job of jobs) job.reject(err)
+    this.stopWorkers(err).catch(() => {})
   }
 }
 
@@ -170,7 +169,7 @@ class Session implements VerifySession {
     for (let i = 0; i < this.chunks.length; i++) {
       if (results[i] != null) continue
       const ok = await (this.answers[i] as Promise<Uint8Array | null>).catch((err: Error) => {
-        log.error('a signature worker failed (%s); checking its chunk here', err.message)
+        log.error('a signature worker did not answer (%s); checking its chunk here', err.message)
         return null
       })
       results[i] = ok != null ? Array.from(ok, b => b === 1) : this.chunks[i].map(verifyOne)

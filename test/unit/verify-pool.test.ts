@@ -57,6 +57,20 @@ describe('signatures checked many at once, on worker threads', function () {
     assert.equal(v.running, 2)
   })
 
+  it('still answers every signature when the workers are stopped with chunks in their hands', async () => {
+    const v = verifier(1)
+    const session = v.session()
+    const items = Array.from({ length: 20_000 }, (_, i) => signed(bob, i))
+    items[1_234] = { ...items[1_234], author: alice.peerId }
+    session.add(items)
+    // The worker is busy with the chunks it claimed when it is stopped.
+    await new Promise(resolve => setTimeout(resolve, 300))
+    await v.close()
+    const ok = await session.finish()
+    assert.deepEqual(ok.flatMap((good, i) => good ? [] : [i]), [1_234])
+    assert.equal(v.running, 0)
+  })
+
   it('checks a small batch on this thread, starting no worker', async () => {
     const v = verifier(1)
     const ok = await v.verifyMany(Array.from({ length: 20 }, (_, i) => signed(alice, i)))
