@@ -93,8 +93,7 @@ export class SyncService {
   /** per peer: the exchange in flight, and whether another was asked for meanwhile */
   private readonly running = new Map<string, { again: boolean, done: Promise<void> }>()
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
-    // One side is enough for the first exchange; the lower id starts it.
-    if (this.components.libp2p.peerId.toString() < evt.detail.toString()) this.syncWith(evt.detail)
+    if (this.starts(evt.detail)) this.syncWith(evt.detail).catch(() => {})
   }
 
   private started = false
@@ -149,25 +148,30 @@ export class SyncService {
     this.lastSoon.clear()
   }
 
-  /**
-   * The periodic exchange. An exchange covers both directions, so one side of each pair is
-   * enough: the lower id starts it, as on connect. (Both sides did, twice the streams for
-   * nothing: each opens with a protocol negotiation and a peer-store merge on both ends.)
-   */
-  private antiEntropy (): void {
-    const self = this.components.libp2p.peerId.toString()
-    const peers = new Map<string, PeerId>()
-    for (const c of this.components.libp2p.getConnections()) {
-      if (self < c.remotePeer.toString()) peers.set(c.remotePeer.toString(), c.remotePeer)
-    }
-    for (const peer of peers.values()) this.syncWith(peer).catch(() => {})
-  }
-
   /** Sync with every connected peer now. */
   syncAll (): void {
+    this.syncConnected(() => true)
+  }
+
+  /**
+   * An exchange covers both directions, so on a new connection and on the anti-entropy
+   * timer one side of each pair is enough: the lower id starts it. (Both sides did on the
+   * timer: twice the streams, each a protocol negotiation and a peer-store merge at both ends.)
+   */
+  private starts (peer: PeerId): boolean {
+    return this.components.libp2p.peerId.toString() < peer.toString()
+  }
+
+  private antiEntropy (): void {
+    this.syncConnected(peer => this.starts(peer))
+  }
+
+  private syncConnected (which: (peer: PeerId) => boolean): void {
     const peers = new Map<string, PeerId>()
-    for (const c of this.components.libp2p.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
-    for (const peer of peers.values()) this.syncWith(peer)
+    for (const c of this.components.libp2p.getConnections()) {
+      if (which(c.remotePeer)) peers.set(c.remotePeer.toString(), c.remotePeer)
+    }
+    for (const peer of peers.values()) this.syncWith(peer).catch(() => {})
   }
 
   /**
