@@ -142,7 +142,8 @@ function conclude (inspection: Inspection, signaturesOk: boolean[], ctx: GuardCo
   const firstRefused = new Map(inspection.refused)
   let at = 0
   for (const f of fresh) {
-    const ok = signaturesOk.slice(at, at + f.signed.length).every(Boolean)
+    let ok = true
+    for (let n = 0; n < f.signed.length; n++) ok &&= signaturesOk[at + n]
     at += f.signed.length
     // Taken since it was inspected (another update, while signatures were checked).
     const why = !ok
