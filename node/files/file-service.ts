@@ -291,18 +291,25 @@ export class FileService extends EventEmitter {
    */
   private async verify (file: StoredFile): Promise<Verdict> {
     const refs = this.catalog.of(file.fileId).filter(r => r.file.size === file.manifest.size)
-    const first = file.chunks > 0 ? await file.readChunk(0) : undefined
-    const key = first == null ? undefined : keyThatOpens(refs.map(r => r.file.key), first)
-    if (refs.length === 0 || (first != null && key == null)) return 'mismatch'
+    if (refs.length === 0) return 'mismatch'
     const hash = createHash('sha256')
+    let key: Buffer | undefined
     let damaged = 0
     let i = -1
     for await (const sealed of file.readChunks()) {
       i++
-      // AES-GCM authenticates each chunk as it opens, so a chunk damaged on disk since it
-      // was checked on arrival fails here; its hash then tells damage (fetch it again)
-      // from a key that does not fit (a false description).
-      const plain = openChunk(key as Uint8Array, i, sealed)
+      let plain: Uint8Array | null
+      if (i === 0) {
+        // The key is the one of the messages' keys that opens chunk 0.
+        const first = openFirst(refs.map(r => r.file.key), sealed)
+        if (first == null) return 'mismatch'
+        ;({ key, plain } = first)
+      } else {
+        // AES-GCM authenticates each chunk as it opens, so a chunk damaged on disk since it
+        // was checked on arrival fails here; its hash then tells damage (fetch it again)
+        // from a key that does not fit (a false description).
+        plain = openChunk(key as Uint8Array, i, sealed)
+      }
       if (plain == null) {
         if (sha256(sealed).equals(chunkHash(file.manifest, i))) return 'mismatch'
         file.forget(i)
@@ -375,23 +382,30 @@ export class FileService extends EventEmitter {
   }
 }
 
-/** The first of `keys` (base64) that opens chunk 0. */
-function keyThatOpens (keys: string[], chunk0: Uint8Array): Buffer | undefined {
+/** The first of `keys` (base64) that opens chunk 0, and what it opens to. */
+function openFirst (keys: string[], chunk0: Uint8Array): { key: Buffer, plain: Uint8Array } | undefined {
   for (const text of new Set(keys)) {
     const key = Buffer.from(text, 'base64')
-    if (openChunk(key, 0, chunk0) != null) return key
+    const plain = openChunk(key, 0, chunk0)
+    if (plain != null) return { key, plain }
   }
   return undefined
 }
 
 async function * plainChunks (file: StoredFile, keys: string[]): AsyncGenerator<Uint8Array> {
-  const key = file.chunks === 0 ? undefined : keyThatOpens(keys, await file.readChunk(0))
-  if (file.chunks > 0 && key == null) throw new FileNotReadyError(`file ${file.fileId} no longer opens (damaged on disk)`)
+  let key: Buffer | undefined
   let i = 0
   for await (const sealed of file.readChunks()) {
-    const plain = openChunk(key as Uint8Array, i, sealed)
-    if (plain == null) throw new FileNotReadyError(`chunk ${i} of file ${file.fileId} no longer opens (damaged on disk)`)
-    yield plain
+    if (i === 0) {
+      const first = openFirst(keys, sealed)
+      if (first == null) throw new FileNotReadyError(`file ${file.fileId} no longer opens (damaged on disk)`)
+      key = first.key
+      yield first.plain
+    } else {
+      const plain = openChunk(key as Buffer, i, sealed)
+      if (plain == null) throw new FileNotReadyError(`chunk ${i} of file ${file.fileId} no longer opens (damaged on disk)`)
+      yield plain
+    }
     i++
   }
 }
