@@ -5,13 +5,13 @@ import { logger } from '@libp2p/logger'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
-import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { FaultTolerance, type ConnectionGater, type MultiaddrConnection, type PeerId, type PrivateKey, type Libp2p } from '@libp2p/interface'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 import { DenyList, floodGuard, refuseDenied, type FloodGuard, type FloodGuardInit } from './flood-guard.js'
 import { linkMonitor, type LinkMonitor } from './link-monitor.js'
+import { coalescingTcp, deferWindowUpdates } from './wire/fewer-writes.js'
 
 const log = logger('outpost:host')
 
@@ -142,6 +142,7 @@ export function scoreTopic (pubsub: GossipSub, topic: string): boolean {
  * on gossip and on sync alike (see DESIGN.md), which saves 2-4x of gossip throughput.
  */
 export async function createHost (init: HostInit): Promise<Host> {
+  deferWindowUpdates()
   const listen = init.listen ?? DEFAULT_LISTEN
   // The flood guard disconnects a flooder; the gater keeps it out for a while.
   const denyList = new DenyList()
@@ -149,7 +150,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     privateKey: init.privateKey,
     start: false,
     addresses: { listen },
-    transports: init.transports ?? [tcp()],
+    transports: init.transports ?? [coalescingTcp()],
     connectionEncrypters: [noise()],
     ...(init.networkKey != null ? { connectionProtector: preSharedKey({ psk: init.networkKey }) } : {}),
     streamMuxers: [yamux()],
