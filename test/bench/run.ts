@@ -48,7 +48,7 @@ const benches: Array<[string, () => Promise<BenchResult>]> = [
   ['history-scale', async () => await historyScaleBench(quick ? { sizes: [10_000, 100_000] } : {})],
   ['cold-join', async () => await coldJoinBench(quick ? { rounds: 1 } : {})],
   ['idle', async () => await idleBench(quick ? { windowMs: 10_000, settleMs: 5_000 } : {})],
-  ['mesh', async () => await meshBench(quick ? { fanOut: [3, 5, 10], fanOutSeconds: 8, saturationRates: [250, 1000], healNodes: [3, 5], healMissed: [100, 1000], churnMinutes: 1, churnNodes: 5 } : {})]
+  ['mesh', async () => await meshBench(quick ? { fanOut: [3, 5, 10], fanOutSeconds: 8, saturationRates: [100, 250, 1000], healNodes: [3, 5], healMissed: [100, 1000], churnMinutes: 1, churnNodes: 5 } : {})]
 ]
 
 function git (): string {
