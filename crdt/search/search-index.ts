@@ -3,7 +3,8 @@ import { prefixRange, type KvOp, type KvStore } from '../kv.js'
 import { CorruptSearchIndexError, InvalidSearchDocError, SearchIndexClosedError } from './errors.js'
 import { Lru } from './lru.js'
 import { decodePostings, encodePostings, type Postings } from './postings.js'
-import { BLOCK_BYTES, SLOT_BYTES, SLOTS_PER_BLOCK, blockOf, killSlot, loadBlock, readSlot, writeSlot } from './slots.js'
+import { rank } from './rank.js'
+import { BLOCK_BYTES, blockOf, killSlot, loadBlock, usedBytes, writeSlot } from './slots.js'
 import { termCounts, tokenize } from './tokenize.js'
 
 /** What is indexed of a message. */
@@ -72,8 +73,6 @@ const TAIL_BYTES = 1024
 const TERM_HASH_BYTES = 8
 const INDEX_KEY_BYTES = 32
 const FINGERPRINT_BYTES = 8
-const BM25_K1 = 1.2
-const BM25_B = 0.75
 const MESSAGE_ID = /^[0-9a-f]{24}$/
 
 interface State { nextDoc: number, live: number, totalLength: number, nextGroup: number, nextAuthor: number }
@@ -222,46 +221,9 @@ export class SearchIndex {
     options.signal?.throwIfAborted()
     lists.sort((a, b) => a.docs.length - b.docs.length)
     if (lists[0].docs.length === 0) return []
-    const n = Math.max(this.state.live, 1)
-    const avgLength = this.state.totalLength / n
-    const idf = (df: number): number => Math.log(1 + (Math.max(n, df) - df + 0.5) / (df + 0.5))
-
-    // Filters on the shortest list only: the others can only narrow it.
-    const blocks = await this.loadBlocks(lists[0].docs)
-    const lengths = new Map<number, number>()
-    let scores = new Map<number, number>()
-    const since = options.since ?? -Infinity
-    const until = options.until ?? Infinity
-    const first = lists[0]
-    const w0 = idf(first.docs.length)
-    for (let i = 0; i < first.docs.length; i++) {
-      const doc = first.docs[i]
-      const block = blocks.get(blockOf(doc)) as Buffer
-      const at = (doc % SLOTS_PER_BLOCK) * SLOT_BYTES
-      const flags = block[at]
-      if ((flags & 1) === 0) continue
-      if (options.hasFile != null && ((flags & 2) !== 0) !== options.hasFile) continue
-      if (groupNo != null && block.readUInt32LE(at + 4) !== groupNo) continue
-      if (authorNo != null && block.readUInt32LE(at + 8) !== authorNo) continue
-      const ts = block.readDoubleLE(at + 12)
-      if (ts < since || ts > until) continue
-      const length = block.readUInt16LE(at + 2)
-      lengths.set(doc, length)
-      scores.set(doc, w0 * bm25(first.tfs[i], length, avgLength))
-    }
-    for (const list of lists.slice(1)) {
-      const w = idf(list.docs.length)
-      const next = new Map<number, number>()
-      for (let i = 0; i < list.docs.length; i++) {
-        const doc = list.docs[i]
-        const score = scores.get(doc)
-        if (score !== undefined) next.set(doc, score + w * bm25(list.tfs[i], lengths.get(doc) as number, avgLength))
-      }
-      scores = next
-    }
-    const ranked = [...scores].map(([doc, score]) => ({ doc, score, slot: readSlot(blocks.get(blockOf(doc)) as Buffer, doc) }))
-    ranked.sort((a, b) => b.score - a.score || b.slot.ts - a.slot.ts)
-    return ranked.slice(0, limit).map(({ score, slot }) => ({
+    const filter = { groupNo, authorNo, since: options.since ?? -Infinity, until: options.until ?? Infinity, hasFile: options.hasFile }
+    const ranked = rank(lists, await this.loadBlocks(lists[0].docs), filter, this.state, limit)
+    return ranked.map(({ score, slot }) => ({
       groupId: this.groupIds.get(slot.groupNo) ?? '',
       messageId: slot.messageId,
       author: this.authorIds.get(slot.authorNo) ?? '',
@@ -368,8 +330,8 @@ export class SearchIndex {
     const kill = async (doc: number): Promise<void> => {
       const no = blockOf(doc)
       const block = await this.block(no, dirty)
-      const length = block.readUInt16LE((doc % SLOTS_PER_BLOCK) * SLOT_BYTES + 2)
-      if (killSlot(block, doc)) { state.live--; state.totalLength -= length; dirty.set(no, block) }
+      const length = killSlot(block, doc)
+      if (length >= 0) { state.live--; state.totalLength -= length; dirty.set(no, block) }
     }
     const groupNo = (groupId: string): GroupRecord => {
       let record = this.groups.get(groupId)
@@ -469,7 +431,7 @@ export class SearchIndex {
     }
     for (const [no, block] of dirty) {
       // The tail block is stored as far as it is used.
-      const used = no === blockOf(state.nextDoc) ? (state.nextDoc % SLOTS_PER_BLOCK) * SLOT_BYTES : BLOCK_BYTES
+      const used = no === blockOf(state.nextDoc) ? usedBytes(state.nextDoc) : BLOCK_BYTES
       put(`${this.prefix}m!${pad(no)}`, block.subarray(0, used))
       this.blocks.set(no, block)
     }
@@ -488,10 +450,6 @@ export class SearchIndex {
     }
     return null
   }
-}
-
-function bm25 (tf: number, length: number, avgLength: number): number {
-  return (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / Math.max(avgLength, 1)))
 }
 
 function json (value: unknown): Uint8Array {

@@ -36,12 +36,43 @@ export function writeSlot (block: Buffer, doc: number, slot: Omit<Slot, 'live'>)
   block.write(slot.messageId, at + 20, 12, 'hex')
 }
 
-/** Marks a slot dead; false if it was not live. */
-export function killSlot (block: Buffer, doc: number): boolean {
+/** Marks a slot dead; the document's length, or -1 if it was not live. */
+export function killSlot (block: Buffer, doc: number): number {
   const at = (doc % SLOTS_PER_BLOCK) * SLOT_BYTES
-  if ((block[at] & LIVE) === 0) return false
+  if ((block[at] & LIVE) === 0) return -1
   block[at] &= ~LIVE
-  return true
+  return block.readUInt16LE(at + 2)
+}
+
+/** How many bytes of its block the slots before document `end` fill. */
+export function usedBytes (end: number): number {
+  return (end % SLOTS_PER_BLOCK) * SLOT_BYTES
+}
+
+/** What a query keeps of the documents a term occurs in. */
+export interface SlotFilter {
+  groupNo?: number
+  authorNo?: number
+  /** ms since the epoch, inclusive */
+  since: number
+  until: number
+  hasFile?: boolean
+}
+
+/**
+ * The document's length if its slot is live and passes `filter`, else -1. Read in place,
+ * without a Slot object: it runs for every document of a query's rarest term.
+ */
+export function filteredLength (block: Buffer, doc: number, filter: SlotFilter): number {
+  const at = (doc % SLOTS_PER_BLOCK) * SLOT_BYTES
+  const flags = block[at]
+  if ((flags & LIVE) === 0) return -1
+  if (filter.hasFile != null && ((flags & HAS_FILE) !== 0) !== filter.hasFile) return -1
+  if (filter.groupNo != null && block.readUInt32LE(at + 4) !== filter.groupNo) return -1
+  if (filter.authorNo != null && block.readUInt32LE(at + 8) !== filter.authorNo) return -1
+  const ts = block.readDoubleLE(at + 12)
+  if (ts < filter.since || ts > filter.until) return -1
+  return block.readUInt16LE(at + 2)
 }
 
 export function isLive (block: Buffer, doc: number): boolean { return (block[(doc % SLOTS_PER_BLOCK) * SLOT_BYTES] & LIVE) !== 0 }
