@@ -1,5 +1,6 @@
 import { logger } from '@libp2p/logger'
 import type { AbortOptions, ConnectionGater, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import { overriding } from './overriding.js'
 import {
   FLOOD_DENY_MS, FLOOD_MAX_DENIED_PEERS, FLOOD_MAX_TRACKED_PEERS, FLOOD_STRIKE_WINDOW_MS, FLOOD_STRIKES,
   GOSSIP_BYTES_BURST, GOSSIP_BYTES_PER_SECOND, GOSSIP_MSGS_BURST, GOSSIP_MSGS_PER_SECOND,
@@ -64,19 +65,12 @@ export class DenyList {
  * connect to us (the peer id is known once the inbound connection is encrypted).
  */
 export function refuseDenied (gater: ConnectionGater, denied: DenyList): ConnectionGater {
-  const gated = new Set<string | symbol>(['denyDialPeer', 'denyInboundEncryptedConnection'])
-  return new Proxy(gater, {
-    get (target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver)
-      if (gated.has(prop)) {
-        return async (peer: PeerId, ...rest: unknown[]): Promise<boolean> => {
-          if (denied.has(peer)) return true
-          return typeof value === 'function' ? await value.call(target, peer, ...rest) : false
-        }
-      }
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
+  const gate = (method: 'denyDialPeer' | 'denyInboundEncryptedConnection') => async (peer: PeerId, ...rest: unknown[]): Promise<boolean> => {
+    if (denied.has(peer)) return true
+    const own = gater[method] as ((peer: PeerId, ...rest: unknown[]) => boolean | Promise<boolean>) | undefined
+    return own != null ? await own.call(gater, peer, ...rest) : false
+  }
+  return overriding(gater, { denyDialPeer: gate('denyDialPeer'), denyInboundEncryptedConnection: gate('denyInboundEncryptedConnection') })
 }
 
 /** gossipsub as the guard sees it: its peers, their scores, and its heartbeat. */

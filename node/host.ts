@@ -11,6 +11,7 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { DEFAULT_P2P_PORT, MAX_GOSSIP_BYTES, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 import { DenyList, floodGuard, refuseDenied, type FloodGuard, type FloodGuardInit } from './flood-guard.js'
 import { linkMonitor, type LinkMonitor } from './link-monitor.js'
+import { overriding } from './overriding.js'
 import { coalescingTcp, deferWindowUpdates } from './wire/fewer-writes.js'
 
 const log = logger('outpost:host')
@@ -202,16 +203,10 @@ export async function createHost (init: HostInit): Promise<Host> {
  */
 function observeOutbound (gater: ConnectionGater, onOutbound?: (peerId: string) => void): ConnectionGater {
   if (onOutbound == null) return gater
-  return new Proxy(gater, {
-    get (target, prop, receiver) {
-      if (prop === 'denyOutboundConnection') {
-        return async (peer: PeerId, maConn: MultiaddrConnection) => {
-          onOutbound(peer.toString())
-          return await target.denyOutboundConnection?.(peer, maConn) ?? false
-        }
-      }
-      const value = Reflect.get(target, prop, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
+  return overriding(gater, {
+    denyOutboundConnection: async (peer: PeerId, maConn: MultiaddrConnection) => {
+      onOutbound(peer.toString())
+      return await gater.denyOutboundConnection?.(peer, maConn) ?? false
     }
   })
 }

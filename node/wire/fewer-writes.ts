@@ -2,6 +2,7 @@ import { Socket } from 'node:net'
 import { tcp, type TCPOptions } from '@libp2p/tcp'
 import { StreamState, YamuxStream } from '@libp2p/yamux/stream'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import { overriding } from '../overriding.js'
 
 /**
  * Two changes to how libp2p's TCP and yamux write. A gossip message between two nodes took
@@ -39,13 +40,9 @@ export function coalescingTcp (init?: TCPOptions): Factory {
 }
 
 function corkingUpgrader (upgrader: Upgrader): Upgrader {
-  return new Proxy(upgrader, {
-    get (target, prop) {
-      if (prop === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: any) => { await target.upgradeInbound(corkPerTick(maConn), opts) }
-      if (prop === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: any) => await target.upgradeOutbound(corkPerTick(maConn), opts)
-      const value = Reflect.get(target, prop)
-      return typeof value === 'function' ? value.bind(target) : value
-    }
+  return overriding(upgrader, {
+    upgradeInbound: async (maConn, opts) => { await upgrader.upgradeInbound(corkPerTick(maConn), opts) },
+    upgradeOutbound: async (maConn, opts) => await upgrader.upgradeOutbound(corkPerTick(maConn), opts)
   })
 }
 
