@@ -125,8 +125,10 @@ export function unwrap (groupId: GroupId, keyId: string, wrapped: string, box: B
   }
 }
 
-/** What a group document needs, for this node's identity. */
-/** `verifyBatch`: large syncs check their signatures with it (see verify-pool.ts); one by one without. */
+/**
+ * What a group document needs, for this node's identity. `verifyBatch`: large syncs check
+ * their signatures with it (see verify-pool.ts); one by one without.
+ */
 export function docCrypto (self: string, privateKey: PrivateKey, box: BoxKey, verifyBatch?: VerifyBatch): DocCrypto {
   return {
     self,
