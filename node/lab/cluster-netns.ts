@@ -15,7 +15,8 @@ import { Lab } from './netns.js'
 import { NodeClient } from './node-client.js'
 import type { Scenario } from './scenario.js'
 
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url))
+/** the bundled CLI (node/build/bundle.ts), from dist/node/lab/ and from the bundle itself */
+const CLI_MAIN = fileURLToPath(new URL('../bundled/outpost.js', import.meta.url))
 const P2P_PORT = 4001
 const READY_TIMEOUT_MS = 60_000
 const LOG_TAIL_CHARS = 32 * 1024

@@ -20,7 +20,8 @@ import { nodeArgsFromEnv } from '../../node/lab/cluster-netns.js'
 const here = dirname(fileURLToPath(import.meta.url))
 /** repository root (this file runs from dist/test/bench/) */
 export const ROOT = resolve(here, '../../..')
-export const CLI = join(ROOT, 'dist/node/cli/main.js')
+/** the bundled CLI, as `npm start` runs it */
+export const CLI = join(ROOT, 'dist/node/bundled/outpost.js')
 export const RAW_PEER = join(here, 'raw-peer.js')
 /** Only loopback, random ports: nothing leaves the machine. */
 export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'

@@ -11,8 +11,8 @@ import { exitOnSignals } from './netns.js'
 
 /** The repository root (this file runs from dist/test/helpers/). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-/** The built CLI entry point. */
-export const CLI_MAIN = join(REPO_ROOT, 'dist', 'node', 'cli', 'main.js')
+/** The built CLI as users run it: the bundle `npm run build` ends with (node/build/bundle.ts). */
+export const CLI_MAIN = join(REPO_ROOT, 'dist', 'node', 'bundled', 'outpost.js')
 
 export interface ProcessOptions {
   /** run inside this network namespace (`ip netns exec NS ...`); needs root */
