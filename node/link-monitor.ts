@@ -3,10 +3,12 @@ import type { AbortOptions, Connection, PeerId, Startable } from '@libp2p/interf
 
 const log = logger('outpost:link-monitor')
 
-/** How often every connection is pinged... */
-export const LINK_PING_INTERVAL_MS = 6_000
-/** ...and how long an answer may take before the connection counts as dead. */
+/** A connection that has received nothing for this long is pinged... */
+export const LINK_QUIET_MS = 5_000
+/** ...and counts as dead when the answer takes longer than this. */
 export const LINK_PING_TIMEOUT_MS = 5_000
+/** How often the monitor looks at its connections (a comparison each, no I/O). */
+const LINK_CHECK_EVERY_MS = 1_000
 
 /** What the monitor needs of a connection's muxer: yamux answers a PING frame with a PONG. */
 interface PingableMuxer {
@@ -19,42 +21,56 @@ export interface LinkMonitorComponents {
   ping?: { ping: (peer: PeerId, options?: AbortOptions) => Promise<number> }
 }
 
+/** What the monitor needs of the connection under the encryption: libp2p calls onData with every read. */
+interface Readable {
+  onData: (data: unknown) => void
+}
+
 export interface LinkMonitorInit {
-  intervalMs?: number
+  /** ping a connection that received nothing for this long */
+  quietMs?: number
   timeoutMs?: number
 }
 
 /**
- * Notices dead links: every LINK_PING_INTERVAL_MS each connection is pinged, and one that
- * gives no answer within LINK_PING_TIMEOUT_MS is aborted, so that redial and sync start
- * within seconds of a cut (a TCP connection whose peer vanished stays "open" for minutes).
+ * Notices dead links: a connection that has received nothing for LINK_QUIET_MS is pinged,
+ * and one that gives no answer within LINK_PING_TIMEOUT_MS is aborted, so that redial and
+ * sync start within seconds of a cut (a TCP connection whose peer vanished stays "open"
+ * for minutes). A silent link is noticed within about 11 s.
+ *
+ * Anything received proves the link as well as a pong, so a connection that carries
+ * traffic is not pinged at all, and on an idle one the two ends take turns: each ping is
+ * traffic for the other end. (Both ends pinged every connection every 6 s; pings and pongs
+ * were almost half of the socket writes of an idle node with 19 connections, `node
+ * dist/test/bench/run.js --only idle`.) What is received is seen through the connection's
+ * `maConn.onData`, which libp2p 3 calls for every read; a connection without one is pinged
+ * whenever its last answer is LINK_QUIET_MS old.
  *
  * This replaces libp2p's connection monitor, which opened a new ping stream on every
- * connection each time: a stream negotiation and two peer-store merges per ping, the
- * largest part of an idle node's CPU among 20 (`OUTPOST_LAB_NODE_ARGS=--cpu-prof
- * node dist/test/bench/run.js --only idle`). Here a ping is one yamux PING frame each way.
- * The muxer is reached through the connection's `muxer` property, which libp2p 3's
- * Connection has but does not declare; without it, libp2p's ping service is used.
- * One ping at a time per connection: a busy link may queue it behind a file's chunks for
- * as long as the timeout.
+ * connection each time: a stream negotiation and two peer-store merges per ping. Here a
+ * ping is one yamux PING frame each way. The muxer is reached through the connection's
+ * `muxer` property, which libp2p 3's Connection has but does not declare (as `maConn`);
+ * without it, libp2p's ping service is used. One ping at a time per connection.
  */
 export class LinkMonitor implements Startable {
   readonly [Symbol.toStringTag] = 'outpost:link-monitor'
   private timer: NodeJS.Timeout | null = null
   private readonly inFlight = new Set<string>()
-  private readonly intervalMs: number
+  /** when each connection (its maConn, or itself without one) last received anything */
+  private readonly heard = new WeakMap<object, number>()
+  private readonly quietMs: number
   private readonly timeoutMs: number
   /** pings answered and connections aborted, for tests and stats */
   readonly stats = { pings: 0, aborted: 0 }
 
   constructor (private readonly components: LinkMonitorComponents, init: LinkMonitorInit = {}) {
-    this.intervalMs = init.intervalMs ?? LINK_PING_INTERVAL_MS
+    this.quietMs = init.quietMs ?? LINK_QUIET_MS
     this.timeoutMs = init.timeoutMs ?? LINK_PING_TIMEOUT_MS
   }
 
   start (): void {
     if (this.timer != null) return
-    this.timer = setInterval(() => { this.tick() }, this.intervalMs)
+    this.timer = setInterval(() => { this.tick() }, Math.min(LINK_CHECK_EVERY_MS, this.quietMs))
     this.timer.unref()
   }
 
@@ -64,26 +80,53 @@ export class LinkMonitor implements Startable {
   }
 
   private tick (): void {
+    const now = Date.now()
     for (const conn of this.components.connectionManager.getConnections()) {
       if (conn.status !== 'open' || this.inFlight.has(conn.id)) continue
+      const key = this.listen(conn, now)
+      if (now - (this.heard.get(key) ?? 0) < this.quietMs) continue
       this.inFlight.add(conn.id)
-      this.check(conn).finally(() => { this.inFlight.delete(conn.id) }).catch(() => {})
+      this.check(conn).then(answered => {
+        if (answered) this.heard.set(key, Date.now())
+      }).finally(() => { this.inFlight.delete(conn.id) }).catch(() => {})
     }
   }
 
-  private async check (conn: Connection): Promise<void> {
+  /**
+   * The key under which `conn`'s reads are noted. The first time a connection is seen its
+   * reads start being noted, and it counts as heard from then.
+   */
+  private listen (conn: Connection, now: number): object {
+    const maConn = (conn as unknown as { maConn?: Partial<Readable> }).maConn
+    const key = maConn ?? conn
+    if (this.heard.has(key)) return key
+    this.heard.set(key, now)
+    const onData = maConn?.onData
+    if (maConn != null && typeof onData === 'function') {
+      maConn.onData = (data: unknown) => {
+        this.heard.set(key, Date.now())
+        onData.call(maConn, data)
+      }
+    }
+    return key
+  }
+
+  /** Pings `conn`; true when it answered, false when it could not be pinged or was aborted. */
+  private async check (conn: Connection): Promise<boolean> {
     const signal = AbortSignal.timeout(this.timeoutMs)
     const muxer = (conn as unknown as { muxer?: Partial<PingableMuxer> }).muxer
     try {
       if (typeof muxer?.ping === 'function') await raced(muxer.ping({ signal }), signal)
       else if (this.components.ping != null) await raced(this.components.ping.ping(conn.remotePeer, { signal }), signal)
-      else return
+      else return false
       this.stats.pings++
+      return true
     } catch (err) {
-      if (conn.status !== 'open') return
+      if (conn.status !== 'open') return false
       this.stats.aborted++
       log('no answer from %p to a ping within %d ms (%s): closing the connection', conn.remotePeer, this.timeoutMs, (err as Error).message)
       conn.abort(new Error(`no answer to a ping within ${this.timeoutMs} ms`))
+      return false
     }
   }
 }
