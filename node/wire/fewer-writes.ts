@@ -66,12 +66,17 @@ export function corkPerTick (maConn: MultiaddrConnection): MultiaddrConnection {
       socket.cork()
       process.nextTick(uncork)
     }
-    const result = sendData.call(maConn, data)
+    const result = sendData.call(maConn, data) as { sentBytes: number, canSendMore: boolean }
     // Bulk data is not held back for the tick: the receiver starts on the first frames
     // while the rest is still being encrypted.
-    if (socket.writableLength >= FLUSH_AT_BYTES) {
+    if (socket.writableLength >= FLUSH_AT_BYTES || !result.canSendMore) {
       socket.uncork()
       socket.cork()
+      // A corked socket says "full" once it holds its high-water mark (16 KiB), and libp2p
+      // then waits for 'drain'. What it held is written now, so only a socket that is still
+      // full once written holds the stream back. (Without this, a sender whose writes chain
+      // through promises waited for the end of the chain each time: 9,300 -> 1,000 msg/s.)
+      if (!result.canSendMore) return { ...result, canSendMore: socket.writableLength < socket.writableHighWaterMark }
     }
     return result
   }

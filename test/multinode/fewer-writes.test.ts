@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { Socket } from 'node:net'
+import { createServer, Socket, type AddressInfo } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { MultiaddrConnection, Stream } from '@libp2p/interface'
 import { createHost, type Host } from '../../node/host.js'
@@ -90,6 +90,44 @@ describe('fewer socket writes (TCP corked per tick, yamux window updates at half
       if (!stream.send(chunk)) await new Promise(resolve => stream.addEventListener('drain', resolve, { once: true }))
     }
     assert.equal(await received, total)
+  })
+
+  it('a corked socket does not say it is full because of what it holds for the tick', async () => {
+    // A TCP socket on loopback with room in the kernel, wrapped as libp2p's TCP connection
+    // writes (socket.write per buffer; canSendMore is write's answer).
+    let got = 0
+    const server = createServer(s => { s.on('data', (d: Buffer) => { got += d.byteLength }) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const socket = new Socket()
+    await new Promise<void>(resolve => socket.connect((server.address() as AddressInfo).port, '127.0.0.1', resolve))
+    try {
+      const raw = {
+        socket,
+        sendData (data: Uint8Array[]) {
+          let sentBytes = 0
+          let canSendMore = true
+          for (const buf of data) {
+            sentBytes += buf.byteLength
+            canSendMore = socket.write(buf)
+            if (!canSendMore) break
+          }
+          return { sentBytes, canSendMore }
+        }
+      }
+      const conn = corkPerTick(raw as unknown as MultiaddrConnection) as unknown as typeof raw
+      // 48 KiB in one tick, past the socket's 16 KiB high-water mark: libp2p would stop
+      // and wait for 'drain' at the first "false", and a sender that chains its writes
+      // through promises would wait for the end of the chain.
+      const answers: boolean[] = []
+      for (let i = 0; i < 48; i++) answers.push(conn.sendData([new Uint8Array(1024)]).canSendMore)
+      assert.deepEqual(answers.filter(more => !more).length, 0, `reported full at writes ${answers.flatMap((more, i) => more ? [] : [i]).join(', ')}`)
+      const deadline = Date.now() + 5_000
+      while (got < 48 * 1024 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+      assert.equal(got, 48 * 1024)
+    } finally {
+      socket.destroy()
+      await new Promise(resolve => server.close(resolve))
+    }
   })
 
   it('a connection that is not a TCP socket is left as it is', () => {
