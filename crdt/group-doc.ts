@@ -65,6 +65,7 @@ export class GroupDoc {
   private readonly erasedListeners = new Set<(count: number) => void>()
   private readonly removedListeners = new Set<(ids: MessageId[]) => void>()
   private invalid = 0
+  private changes = 0
   private lastPublishKey: GroupKey | undefined
 
   constructor (readonly groupId: GroupId, private readonly crypto: DocCrypto) {
@@ -78,7 +79,10 @@ export class GroupDoc {
       open: crypto.open,
       expiresBefore: () => this.folded.expiresBefore(Date.now())
     })
-    this.doc.on('afterTransaction', (txn: Y.Transaction) => { this.onTransaction(txn) })
+    this.doc.on('afterTransaction', (txn: Y.Transaction) => {
+      if (txn.changed.size > 0) this.changes++
+      this.onTransaction(txn)
+    })
   }
 
   get membership (): Membership {
@@ -332,6 +336,14 @@ export class GroupDoc {
   /** Everything this replica has that a replica with `remoteStateVector` lacks. */
   diff (remoteStateVector?: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.doc, remoteStateVector)
+  }
+
+  /**
+   * How many transactions have changed this document, from any origin (an insertion or a
+   * deletion): what sync compares to tell an idle pair of peers from one with news.
+   */
+  get version (): number {
+    return this.changes
   }
 
   get size (): number {

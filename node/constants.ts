@@ -40,8 +40,10 @@ export const MAX_GROUPS_PER_HELLO = 10_000
 export const SYNC_TIMEOUT_MS = 30_000
 /** Gaps seen in gossip trigger at most one sync exchange per peer this often. */
 export const GAP_SYNC_MIN_INTERVAL_MS = 1_000
-/** Anti-entropy: every connected peer is re-synced this often. */
+/** Anti-entropy: every connected peer is re-synced this often... */
 export const DEFAULT_SYNC_INTERVAL_MS = 10_000
+/** ...and only every this many intervals while neither side's groups changed (sync.ts). */
+export const IDLE_ROUNDS = 6
 /** The local API refuses request bodies larger than this. */
 export const MAX_API_BODY_BYTES = 1024 * 1024
 

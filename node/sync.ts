@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { GroupDoc, GroupId } from '../crdt/index.js'
-import { DEFAULT_SYNC_INTERVAL_MS, GAP_SYNC_MIN_INTERVAL_MS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_SYNC_INTERVAL_MS, GAP_SYNC_MIN_INTERVAL_MS, IDLE_ROUNDS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_UPDATE_BYTES, SYNC_CHUNK_BYTES, SYNC_PROTOCOL, SYNC_TIMEOUT_MS } from './constants.js'
 import { MalformedFrameError, PeerThrottledError } from './errors.js'
 import type { FloodGuard } from './flood-guard.js'
 import { open, seal } from './trust/keys.js'
@@ -103,6 +103,8 @@ export class SyncService {
   private shutdown = new AbortController()
   /** per peer, per group: when the last exchange that covered the group completed */
   private readonly synced = new Map<string, Map<GroupId, number>>()
+  /** per peer: when the last exchange with it completed, and our groups' versions as it began */
+  private readonly lastExchange = new Map<string, { at: number, versions: string }>()
   /** peers whose last exchanges failed: how often in a row, and until when to hold off */
   private readonly failing = new Map<string, { count: number, until: number }>()
 
@@ -175,7 +177,31 @@ export class SyncService {
   }
 
   private antiEntropy (): void {
-    this.syncConnected(peer => this.starts(peer))
+    const now = Date.now()
+    const versions = this.versions()
+    this.syncConnected(peer => this.due(peer, now, versions))
+  }
+
+  /**
+   * Whether this round exchanges with `peer`. A pair's exchange can only bring news if one
+   * side's documents changed since the last one: what one side lacks, another got (and so
+   * changed) first. So while our groups are unchanged since we last exchanged with `peer`,
+   * the lower id starts a round only every IDLE_ROUNDS intervals; once they changed, it
+   * starts one every round, and the higher id starts one too if the lower id (unchanged
+   * itself, say) has not for 1.5 intervals. An idle mesh makes a sixth of the exchanges it
+   * did, a busy one as many.
+   */
+  private due (peer: PeerId, now: number, versions: string): boolean {
+    const last = this.lastExchange.get(peer.toString())
+    if (last == null) return this.starts(peer)
+    const since = now - last.at
+    if (last.versions !== versions) return this.starts(peer) || since >= 1.5 * this.intervalMs
+    return this.starts(peer) && since >= IDLE_ROUNDS * this.intervalMs
+  }
+
+  /** Every group we hold and how often its document has changed, as one string. */
+  private versions (): string {
+    return this.components.groups().map(g => `${g.groupId}:${g.doc.version}`).join(',')
   }
 
   private syncConnected (which: (peer: PeerId) => boolean): void {
@@ -280,6 +306,9 @@ export class SyncService {
     const receive = async (): Promise<SyncFrame> => decodeSyncFrame((await lp.read({ signal })).subarray())
     try {
       const who = peer.toString()
+      // Taken as it begins: what changes during the exchange (what it brings, too) makes
+      // the next round exchange again.
+      const versions = this.versions()
       const ours = new Map(this.components.groups().map(g => [g.groupId, g]))
       // A group is named only to its members, and by a joiner to whoever it meets.
       const announced = [...ours.values()].flatMap(g => {
@@ -321,6 +350,7 @@ export class SyncService {
       await Promise.all([reading, writing])
       await stream.close({ signal })
       this.stats.exchanges++
+      this.lastExchange.set(who, { at: Date.now(), versions })
       this.recordSynced(who, hello.groups.map(g => g.groupId).filter(id => ours.get(id)?.isMember(who) === true))
       this.failing.delete(peer.toString())
     } catch (err) {

@@ -6,12 +6,16 @@
  * degree, rather than a star). The first creates a group, the others join it with its
  * invite (which also puts the first in their peer books, as joining does). Formed: every
  * node shows the group with 20 members and holds a message the first one posted. Then a
- * settle period, then for a window of 30 s (`--quick`: 10 s) nothing is asked of the
- * nodes, and each process's CPU (utime + stime from /proc/PID/stat, over the window) and
- * VmRSS at its end are read. Mean and max over the 20.
+ * settle period, then for a window nothing is asked of the nodes, and each process's CPU
+ * (utime + stime from /proc/PID/stat, over the window) and VmRSS at its end are read. Mean
+ * and max over the 20. An idle pair of nodes exchanges anti-entropy only every IDLE_ROUNDS
+ * sync intervals (60 s), so the settle period runs past the first such round (85 s) and the
+ * window spans one more (70 s): it holds the exchanges an idle mesh makes in steady state,
+ * not the quiet right after the last message (`--quick`: settle 5 s, window 10 s).
  * Baseline, same run and same window: one node alone (its own group, no peers).
  */
 import '../../node/polyfill.js'
+import { DEFAULT_SYNC_INTERVAL_MS, IDLE_ROUNDS } from '../../node/constants.js'
 import { seededRandom } from '../helpers/messages.js'
 import { cpuSecondsOf, log, memoryOf, now, round, row, sleep, startOutpost, summarize, waitUntil, type BenchResult, type OutpostProc } from './lib.js'
 
@@ -44,8 +48,9 @@ async function get<T> (n: OutpostProc, path: string): Promise<T> {
 
 export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {
   const count = opts.nodes ?? 20
-  const windowMs = opts.windowMs ?? 30_000
-  const settleMs = opts.settleMs ?? 10_000
+  const idleRoundMs = IDLE_ROUNDS * DEFAULT_SYNC_INTERVAL_MS
+  const windowMs = opts.windowMs ?? Math.round(idleRoundMs * 7 / 6)
+  const settleMs = opts.settleMs ?? Math.round(idleRoundMs * 17 / 12)
   const nodes: OutpostProc[] = []
   let alone: OutpostProc | undefined
   try {
