@@ -15,8 +15,11 @@ import { Lab } from './netns.js'
 import { NodeClient } from './node-client.js'
 import type { Scenario } from './scenario.js'
 
-/** the bundled CLI (node/build/bundle.ts), from dist/node/lab/ and from the bundle itself */
-const CLI_MAIN = fileURLToPath(new URL('../bundled/outpost.js', import.meta.url))
+/**
+ * The CLI as users run it: the bundle `npm run build` ends with (node/build/bundle.ts). The
+ * same path from dist/node/lab/ and from the bundle itself; the tests and benchmarks use it too.
+ */
+export const CLI_MAIN = fileURLToPath(new URL('../bundled/outpost.js', import.meta.url))
 const P2P_PORT = 4001
 const READY_TIMEOUT_MS = 60_000
 const LOG_TAIL_CHARS = 32 * 1024

@@ -15,13 +15,11 @@ import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
-import { nodeArgsFromEnv } from '../../node/lab/cluster-netns.js'
+import { CLI_MAIN, nodeArgsFromEnv } from '../../node/lab/cluster-netns.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** repository root (this file runs from dist/test/bench/) */
 export const ROOT = resolve(here, '../../..')
-/** the bundled CLI, as `npm start` runs it */
-export const CLI = join(ROOT, 'dist/node/bundled/outpost.js')
 export const RAW_PEER = join(here, 'raw-peer.js')
 /** Only loopback, random ports: nothing leaves the machine. */
 export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -165,7 +163,7 @@ export interface OutpostProc extends Child {
  */
 export async function startOutpost (opts: { dataDir?: string, peers?: string[], extra?: string[], nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<OutpostProc> {
   const dataDir = opts.dataDir ?? await tempDir('outpost-bench-node-')
-  const args = [CLI, 'start', '--data', dataDir, '--listen', LOOPBACK, '--api', '127.0.0.1:0', '--no-mdns']
+  const args = [CLI_MAIN, 'start', '--data', dataDir, '--listen', LOOPBACK, '--api', '127.0.0.1:0', '--no-mdns']
   for (const p of opts.peers ?? []) args.push('--peer', p)
   args.push(...(opts.extra ?? []))
   const child = await spawnReady(args, 20_000, [...(opts.nodeArgs ?? []), ...nodeArgsFromEnv()], opts.env)

@@ -5,14 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CLI_MAIN } from '../../node/lab/cluster-netns.js'
 import { exitOnSignals } from './netns.js'
 
 /** The repository root (this file runs from dist/test/helpers/). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-/** The built CLI as users run it: the bundle `npm run build` ends with (node/build/bundle.ts). */
-export const CLI_MAIN = join(REPO_ROOT, 'dist', 'node', 'bundled', 'outpost.js')
+/** The built CLI as users run it (the lab's node processes run the same file). */
+export { CLI_MAIN }
 
 export interface ProcessOptions {
   /** run inside this network namespace (`ip netns exec NS ...`); needs root */
