@@ -56,8 +56,8 @@ export class LinkMonitor implements Startable {
   readonly [Symbol.toStringTag] = 'outpost:link-monitor'
   private timer: NodeJS.Timeout | null = null
   private readonly inFlight = new Set<string>()
-  /** when each connection (its maConn, or itself without one) last received anything */
-  private readonly heard = new WeakMap<object, number>()
+  /** per connection (its maConn, or itself without one): when it last received anything */
+  private readonly heard = new WeakMap<object, { at: number }>()
   private readonly quietMs: number
   private readonly timeoutMs: number
   /** pings answered and connections aborted, for tests and stats */
@@ -83,32 +83,34 @@ export class LinkMonitor implements Startable {
     const now = Date.now()
     for (const conn of this.components.connectionManager.getConnections()) {
       if (conn.status !== 'open' || this.inFlight.has(conn.id)) continue
-      const key = this.listen(conn, now)
-      if (now - (this.heard.get(key) ?? 0) < this.quietMs) continue
+      const heard = this.listen(conn, now)
+      if (now - heard.at < this.quietMs) continue
       this.inFlight.add(conn.id)
       this.check(conn).then(answered => {
-        if (answered) this.heard.set(key, Date.now())
+        if (answered) heard.at = Date.now()
       }).finally(() => { this.inFlight.delete(conn.id) }).catch(() => {})
     }
   }
 
   /**
-   * The key under which `conn`'s reads are noted. The first time a connection is seen its
-   * reads start being noted, and it counts as heard from then.
+   * When `conn` last received anything. The first time a connection is seen its reads start
+   * being noted (one field written per read), and it counts as heard from then.
    */
-  private listen (conn: Connection, now: number): object {
+  private listen (conn: Connection, now: number): { at: number } {
     const maConn = (conn as unknown as { maConn?: Partial<Readable> }).maConn
     const key = maConn ?? conn
-    if (this.heard.has(key)) return key
-    this.heard.set(key, now)
+    const known = this.heard.get(key)
+    if (known != null) return known
+    const heard = { at: now }
+    this.heard.set(key, heard)
     const onData = maConn?.onData
     if (maConn != null && typeof onData === 'function') {
       maConn.onData = (data: unknown) => {
-        this.heard.set(key, Date.now())
+        heard.at = Date.now()
         onData.call(maConn, data)
       }
     }
-    return key
+    return heard
   }
 
   /** Pings `conn`; true when it answered, false when it could not be pinged or was aborted. */
