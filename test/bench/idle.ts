@@ -48,9 +48,12 @@ async function get<T> (n: OutpostProc, path: string): Promise<T> {
 
 export async function idleBench (opts: IdleOptions = {}): Promise<BenchResult> {
   const count = opts.nodes ?? 20
+  // An idle pair's round comes IDLE_ROUNDS intervals after its last, give or take the
+  // timer's jitter (0.8 to 1.2 intervals a round): settle past the first (60 + 25 s), then
+  // measure one more (60 + 10 s).
   const idleRoundMs = IDLE_ROUNDS * DEFAULT_SYNC_INTERVAL_MS
-  const windowMs = opts.windowMs ?? Math.round(idleRoundMs * 7 / 6)
-  const settleMs = opts.settleMs ?? Math.round(idleRoundMs * 17 / 12)
+  const windowMs = opts.windowMs ?? idleRoundMs + DEFAULT_SYNC_INTERVAL_MS
+  const settleMs = opts.settleMs ?? idleRoundMs + 2.5 * DEFAULT_SYNC_INTERVAL_MS
   const nodes: OutpostProc[] = []
   let alone: OutpostProc | undefined
   try {
