@@ -10,6 +10,14 @@ export interface DocStoreInit {
   compactAfter?: number
 }
 
+/** Subscribes to a document's changes as updates; returns how to unsubscribe. */
+export type UpdateSource = (listener: (update: Uint8Array, origin: unknown) => void) => () => void
+
+const yjsUpdates = (doc: Y.Doc): UpdateSource => listener => {
+  doc.on('update', listener)
+  return () => { doc.off('update', listener) }
+}
+
 const DEFAULT_COMPACT_AFTER = 500
 /** Key layout version; bump when the layout changes and migrate on open. */
 export const STORAGE_LAYOUT_VERSION = 1
@@ -74,8 +82,11 @@ export class DocStore {
     this.compactAfter = init.compactAfter ?? DEFAULT_COMPACT_AFTER
   }
 
-  /** Loads `name`'s stored updates into `doc`, then persists every later change of `doc`. */
-  async attach (name: string, doc: Y.Doc): Promise<PersistedDoc> {
+  /**
+   * Loads `name`'s stored updates into `doc`, then persists every later change of `doc`:
+   * each update `changes` reports (by default, the doc's own update events).
+   */
+  async attach (name: string, doc: Y.Doc, changes: UpdateSource = yjsUpdates(doc)): Promise<PersistedDoc> {
     const prefix = `doc!${name}!`
     const updates: Uint8Array[] = []
     let storedBytes = 0
@@ -94,7 +105,7 @@ export class DocStore {
         throw new InvalidUpdateError(`stored history of ${name} is corrupt: ${(err as Error).message}`)
       }
     }
-    return new PersistedDoc(prefix, doc, this.writer, { lastSeq, entries: updates.length, storedBytes }, this.compactAfter)
+    return new PersistedDoc(prefix, doc, changes, this.writer, { lastSeq, entries: updates.length, storedBytes }, this.compactAfter)
   }
 
   /** Every document name with stored updates. */
@@ -121,12 +132,13 @@ export class PersistedDoc {
   private compaction: Promise<void> | null = null
   private detached = false
   private pendingWrite: Promise<void> = Promise.resolve()
-  private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
+  private readonly unsubscribe: () => void
   private error: Error | null = null
 
   constructor (
     private readonly prefix: string,
     private readonly doc: Y.Doc,
+    changes: UpdateSource,
     private readonly writer: BatchWriter,
     loaded: { lastSeq: number, entries: number, storedBytes: number },
     private readonly compactAfter: number
@@ -134,11 +146,10 @@ export class PersistedDoc {
     this.seq = loaded.lastSeq
     this.entries = loaded.entries
     this.snapshotBytes = loaded.storedBytes
-    this.onUpdate = (update, origin) => {
+    this.unsubscribe = changes((update, origin) => {
       if (origin === 'storage') return
       this.append(update)
-    }
-    doc.on('update', this.onUpdate)
+    })
   }
 
   /** Resolves once every change made so far is on disk; rejects if a write failed. */
@@ -155,7 +166,7 @@ export class PersistedDoc {
 
   detach (): void {
     this.detached = true
-    this.doc.off('update', this.onUpdate)
+    this.unsubscribe()
   }
 
   private key (seq: number): string {

@@ -38,6 +38,8 @@ export interface GuardVerdict {
   rejected: Rejection[]
   /** some of it follows changes this replica lacks (or was refused for want of them) */
   gap: boolean
+  /** per client in `update`: the clock its first struct starts at */
+  starts: Map<number, number>
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip
@@ -196,8 +198,14 @@ function conclude (inspection: Inspection, signaturesOk: boolean[], ctx: GuardCo
       ds = new Map()
     }
   }
-  if (rejected.length === 0 && ds === inspection.ds) return { update, rejected, gap }
-  return { update: reencode(byClient, keep, ds), rejected, gap }
+  if (rejected.length === 0 && ds === inspection.ds) return { update, rejected, gap, starts: startsOf(byClient, () => true) }
+  return { update: reencode(byClient, keep, ds), rejected, gap, starts: startsOf(byClient, client => (keep.get(client) as number) > 0) }
+}
+
+function startsOf (byClient: Map<number, Struct[]>, included: (client: number) => boolean): Map<number, number> {
+  const starts = new Map<number, number>()
+  for (const [client, structs] of byClient) if (included(client)) starts.set(client, structs[0].id.clock)
+  return starts
 }
 
 /**

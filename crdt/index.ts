@@ -3,7 +3,7 @@
  * that checks received updates, ordering, and their persistence. Knows nothing of libp2p
  * or HTTP: pure document logic plus a storage adapter; keys and ciphers are injected.
  */
-export { GroupDoc, type ApplyResult, type ChangeOrigin, type DocCrypto, type GroupKey, type MessagesListener } from './group-doc.js'
+export { GroupDoc, type ApplyResult, type ChangeOrigin, type DocCrypto, type GroupKey, type MessagesListener, type UpdateListener } from './group-doc.js'
 export {
   authorTag, bodyAad, canonicalJson, compareEntries, dmGroupId, groupIdFor, isOwnId, isRole, newEventId, parseInvite, parseJoin, parseLogEntry,
   parseMessageEvent, shown, signingBytes, verifyEntry, verifyInvite, verifyJoin, ROLES, MAX_RETENTION_SECONDS, MAX_THUMBNAIL_BYTES, MAX_FILE_NAME_LENGTH,
@@ -19,5 +19,5 @@ export { newGroupId, newMessageId, isGroupId, isMessageId, type GroupId, type Me
 export { compareMessages, MAX_TEXT_BYTES, MAX_NAME_LENGTH, type ChatMessage, type MessageKind } from './message.js'
 export { MemoryKv, LevelKv, prefixRange, type KvStore, type KvOp, type KvRange } from './kv.js'
 export { EncryptedKv, sealValue, openValue, DATA_KEY_BYTES, SEAL_OVERHEAD } from './encrypted-kv.js'
-export { DocStore, PersistedDoc, STORAGE_LAYOUT_VERSION, type DocStoreInit } from './doc-store.js'
+export { DocStore, PersistedDoc, STORAGE_LAYOUT_VERSION, type DocStoreInit, type UpdateSource } from './doc-store.js'
 export { named, InvalidMessageError, InvalidUpdateError, NoGroupKeyError, NotAllowedError, StorageClosedError, StorageLockedError, UnreadableValueError } from './errors.js'

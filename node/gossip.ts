@@ -72,10 +72,9 @@ export class GossipService {
   /** Subscribe to a group's topic and publish its local changes from now on. */
   addGroup (group: Group): void {
     if (!this.started || this.detach.has(group.topic)) return
-    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+    const stopPublishing = group.doc.onUpdate((update, origin) => {
       if (origin === 'local') this.publish(group, update)
-    }
-    group.doc.doc.on('update', onUpdate)
+    })
     // Applying in the validator means a bad envelope is rejected before gossipsub relays it,
     // and counts against the sender's score.
     const faults = this.components.faults
@@ -84,7 +83,7 @@ export class GossipService {
       // A dropped message is ignored, not relayed: as if the wire had lost it.
       : async (peer, msg) => faults.active && !(await faults.admit(msg.data.length)) ? TopicValidatorResult.Ignore : this.receive(peer, msg))
     this.detach.set(group.topic, () => {
-      group.doc.doc.off('update', onUpdate)
+      stopPublishing()
       this.components.pubsub.topicValidators.delete(group.topic)
     })
     scoreTopic(this.components.pubsub, group.topic)

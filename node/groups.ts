@@ -143,7 +143,7 @@ export class GroupRegistry {
 
   private async open (info: GroupInfo): Promise<Group> {
     const doc = new GroupDoc(info.groupId, this.crypto)
-    const persisted = await this.docs.attach(info.groupId, doc.doc)
+    const persisted = await this.docs.attach(info.groupId, doc.doc, listener => doc.onUpdate(listener))
     // What was erased must leave the disk too; and a crash may have left an erasure undone.
     doc.onErased(() => { persisted.compactSoon() })
     doc.eraseDeleted()

@@ -107,8 +107,7 @@ async function measureNode (sizes: number[], windowSize: number, inFlight: numbe
   try {
     const { groupId } = await node.createGroup('Logbook')
     // The update bytes of the first window, for the baseline to write the same bytes.
-    const capture = (update: Uint8Array, origin: unknown): void => { if (origin === 'local' && captured.length < windowSize) captured.push(update) }
-    node.groups.require(groupId).doc.doc.on('update', capture)
+    const stopCapture = node.groups.require(groupId).doc.onUpdate((update, origin) => { if (origin === 'local' && captured.length < windowSize) captured.push(update) })
     let held = 0
     let written = 0
     const tFill = now()
@@ -116,7 +115,7 @@ async function measureNode (sizes: number[], windowSize: number, inFlight: numbe
     for (const size of sizes) {
       const { appendRate, fillSeconds } = await fill(node, groupId, size - windowSize - held, windowSize, inFlight, text, progress)
       held = size
-      node.groups.require(groupId).doc.doc.off('update', capture)
+      stopCapture()
       const heapMB = process.memoryUsage().heapUsed / 2 ** 20
       const ts = now()
       await node.stop()

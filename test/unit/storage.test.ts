@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
-import { DocStore, EncryptedKv, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type KvStore } from '../../crdt/index.js'
-import { emptyGroup, nextTs, testAuthor } from '../helpers/authors.js'
+import { DocStore, EncryptedKv, GroupDoc, LevelKv, MemoryKv, prefixRange, StorageClosedError, StorageLockedError, type GroupId, type KvStore, type PersistedDoc } from '../../crdt/index.js'
+import { emptyGroup, letIn, newGroup, nextTs, testAuthor, type TestAuthor } from '../helpers/authors.js'
 import { removeDir, tempDir } from '../helpers/nodes.js'
 
 interface Adapter {
@@ -143,6 +143,92 @@ describe('DocStore compaction of a long log', () => {
     await persisted.flushed()
     assert.equal(persisted.logLength, 1)
     assert.equal((await collect(kv, 'doc!long!')).length, 1)
+  })
+})
+
+describe('a received update stored as it came', () => {
+  /** `member`'s replica of `owner`'s group, persisted to `kv`, with the updates it stored. */
+  async function storedReplica (kv: KvStore, groupId: GroupId, member: TestAuthor): Promise<{ doc: GroupDoc, stored: Uint8Array[], persisted: PersistedDoc }> {
+    const doc = new GroupDoc(groupId, member.crypto)
+    const stored: Uint8Array[] = []
+    doc.onUpdate((update, origin) => { if (origin !== 'storage') stored.push(update) })
+    const persisted = await new DocStore(kv).attach(groupId, doc.doc, listener => doc.onUpdate(listener))
+    return { doc, stored, persisted }
+  }
+
+  async function reloaded (kv: KvStore, groupId: GroupId, member: TestAuthor): Promise<GroupDoc> {
+    const doc = new GroupDoc(groupId, member.crypto)
+    await new DocStore(kv).attach(groupId, doc.doc, listener => doc.onUpdate(listener))
+    return doc
+  }
+
+  it('keeps a fresh update byte for byte, and what Yjs encodes for one that overlaps or follows a gap', async () => {
+    const owner = await testAuthor()
+    const member = await testAuthor()
+    const group = newGroup(owner)
+    letIn(group, owner, member)
+    const sent: Uint8Array[] = []
+    group.onUpdate((update, origin) => { if (origin === 'local') sent.push(update) })
+    for (let i = 0; i < 3; i++) group.post({ text: `m${i}`, name: 'owner' }, nextTs())
+    const kv = new MemoryKv()
+    const { doc, stored, persisted } = await storedReplica(kv, group.groupId, member)
+
+    // The whole history, fresh: passed on as it came (the same bytes, not encoded again).
+    const history = group.diff()
+    doc.applyUpdate(history, 'remote')
+    assert.equal(stored.length, 1)
+    assert.equal(stored[0], history)
+    // A gossiped message that follows on: the same.
+    group.post({ text: 'next', name: 'owner' }, nextTs())
+    doc.applyUpdate(sent.at(-1) as Uint8Array, 'remote')
+    assert.equal(stored.at(-1), sent.at(-1))
+
+    // Overlapping what is held: Yjs encodes only what was new.
+    group.post({ text: 'overlap', name: 'owner' }, nextTs())
+    const overlapping = group.diff()
+    doc.applyUpdate(overlapping, 'remote')
+    assert.equal(stored.length, 3)
+    assert.notEqual(stored[2], overlapping)
+    assert.ok(stored[2].length < overlapping.length / 2, `${stored[2].length} bytes stored for one message out of ${overlapping.length}`)
+
+    // Nothing new: nothing stored.
+    doc.applyUpdate(overlapping, 'remote')
+    assert.equal(stored.length, 3)
+
+    // After a gap: held back by Yjs until what it follows arrives, then stored with it.
+    group.post({ text: 'first', name: 'owner' }, nextTs())
+    group.post({ text: 'second', name: 'owner' }, nextTs())
+    const [first, second] = sent.slice(-2)
+    doc.applyUpdate(second, 'remote')
+    assert.equal(stored.length, 3)
+    doc.applyUpdate(first, 'remote')
+    assert.equal(stored.length, 4)
+    assert.deepEqual(doc.latest().map(m => m.text), group.latest().map(m => m.text))
+
+    await persisted.flushed()
+    const again = await reloaded(kv, group.groupId, member)
+    assert.deepEqual(again.latest().map(m => m.text), ['m0', 'm1', 'm2', 'next', 'overlap', 'first', 'second'])
+  })
+
+  it('still stores a change a listener makes while a received update is applied', async () => {
+    const owner = await testAuthor()
+    const member = await testAuthor()
+    const group = newGroup(owner)
+    letIn(group, owner, member)
+    group.post({ text: 'hello', name: 'owner' }, nextTs())
+    const kv = new MemoryKv()
+    const { doc, stored, persisted } = await storedReplica(kv, group.groupId, member)
+    // A read receipt written from inside the apply (an observer of the arriving messages).
+    let receipt: string | undefined
+    doc.onMessages((messages, origin) => { if (origin === 'remote' && receipt == null) receipt = doc.markRead(messages.at(-1)?.id, nextTs()) })
+    const history = group.diff()
+    doc.applyUpdate(history, 'remote')
+    assert.ok(receipt != null, 'the listener wrote a receipt')
+    assert.equal(stored.length, 2)
+    assert.ok(stored.includes(history), 'the received update is stored as it came')
+    await persisted.flushed()
+    const again = await reloaded(kv, group.groupId, member)
+    assert.equal(again.readUpTo(member.peerId)?.id, receipt)
   })
 })
 
