@@ -30,7 +30,7 @@ import type { GroupSummary, HistoryEntry, InviteOptions, MemberSummary, MessageE
 import type { OutpostNodeInit } from './node-init.js'
 import type { Me } from './trust/actions.js'
 import { docCrypto, signerFor } from './trust/keys.js'
-import { signatureVerifier } from './trust/verify-pool.js'
+import { signatureVerifier, type SignatureVerifier } from './trust/verify-pool.js'
 import { insecureCrypto } from './trust/insecure.js'
 
 export type { OutpostNodeInit } from './node-init.js'
@@ -76,7 +76,9 @@ export class OutpostNode extends EventEmitter {
     private readonly membership: GroupMembership,
     private readonly presenceService: PresenceService,
     boxes: BoxBook,
-    files: { dir: string, temporary: boolean, maxFileBytes?: number }
+    files: { dir: string, temporary: boolean, maxFileBytes?: number },
+    /** checks large syncs' signatures in batches (none in insecure mode) */
+    private readonly verifier: SignatureVerifier | null
   ) {
     super()
     this.admin = new GroupAdmin({
@@ -190,7 +192,7 @@ export class OutpostNode extends EventEmitter {
       }, init.presence)
       // A node without a data directory keeps its files in a temporary one, removed at stop.
       const files = onDisk ? { dir: join(dataDir.path, 'files'), temporary: false } : { dir: await mkdtemp(join(tmpdir(), 'outpost-files-')), temporary: true }
-      node = new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence, boxes, { ...files, maxFileBytes: init.maxFileBytes })
+      node = new OutpostNode(host, identity, me, kv, groups, peers, sync, gossip, clock, membership, presence, boxes, { ...files, maxFileBytes: init.maxFileBytes }, init.insecure === true ? null : signatureVerifier)
       return node
     } catch (err) {
       await kv.close()
@@ -279,6 +281,8 @@ export class OutpostNode extends EventEmitter {
   /** Joins by invite; waits (10 s by default) for a member to let this node in. */
   async joinGroup (inviteText: string, options: { waitMs?: number } = {}): Promise<{ groupId: GroupId, name: string, admitted: boolean }> {
     this.assertRunning()
+    // The group's history arrives with the admission, its signatures to check in one batch.
+    this.verifier?.warm()
     return await this.admin.joinGroup(inviteText, options)
   }
 

@@ -80,6 +80,16 @@ export class SignatureVerifier {
     return await session.finish()
   }
 
+  /**
+   * Starts the workers ahead of a batch that is about to come (a joiner's first history):
+   * a worker takes about 0.1 s to start, which otherwise delays its first chunk.
+   */
+  warm (): void {
+    if (this.workerCount < 1 || this.closed) return
+    this.start()
+    this.scheduleIdle()
+  }
+
   /** Ends the workers; later batches are checked on this thread. */
   async close (): Promise<void> {
     this.closed = true

@@ -78,6 +78,20 @@ describe('signatures checked many at once, on worker threads', function () {
     assert.equal(v.running, 0)
   })
 
+  it('starts its workers ahead of a batch when warmed, and answers the batch with them', async () => {
+    const v = verifier(1)
+    v.warm()
+    assert.equal(v.running, 1)
+    const items = Array.from({ length: 600 }, (_, i) => signed(alice, i))
+    items[7] = { ...items[7], author: bob.peerId }
+    const ok = await v.verifyMany(items)
+    assert.deepEqual(ok.flatMap((good, i) => good ? [] : [i]), [7])
+    assert.equal(v.running, 1, 'the same worker, not a second one')
+    await v.close()
+    v.warm()
+    assert.equal(v.running, 0, 'a closed verifier starts nothing')
+  })
+
   it('after close, checks everything on this thread, still correctly', async () => {
     const v = verifier(1)
     await v.close()
