@@ -12,6 +12,9 @@
  *  - synced: the first poll of GET /v1/groups whose message count is 10,000.
  * Polls run every 5 ms, one request at a time, so each time includes up to ~5 ms of
  * polling and one local HTTP round trip. Median of 3 rounds (`--quick`: 1).
+ * Also the CPU time (user + system, all threads, from /proc) the new node spent from spawn
+ * to holding the history, and the hub spent on the round: on a shared machine it varies
+ * less than the wall-clock times, so it is the number to compare two builds by.
  * Baseline, same run: a fresh `outpost start --peer HUB` that joins nothing: spawn ->
  * ready and spawn -> connected (the fixed cost a join adds its sync to).
  */
@@ -19,14 +22,14 @@ import '../../node/polyfill.js'
 import { OutpostNode } from '../../node/index.js'
 import { seededRandom } from '../helpers/messages.js'
 import { chatLine } from './history-scale.js'
-import { LOOPBACK, log, median, now, round, row, startOutpost, tempDir, waitUntil, type BenchResult, type OutpostProc } from './lib.js'
+import { cpuSecondsOf, LOOPBACK, log, median, now, round, row, startOutpost, tempDir, waitUntil, type BenchResult, type OutpostProc } from './lib.js'
 
 export interface ColdJoinOptions {
   messages?: number
   rounds?: number
 }
 
-interface Round { readyMs: number, connectedMs: number, admittedMs: number, syncedMs: number }
+interface Round { readyMs: number, connectedMs: number, admittedMs: number, syncedMs: number, joinerCpuMs: number, hubCpuMs: number }
 
 /** A data directory whose one group holds `count` messages; the group id. */
 async function seed (count: number): Promise<{ dataDir: string, groupId: string, seconds: number }> {
@@ -52,6 +55,7 @@ const peerConnected = async (node: OutpostProc, peerId: string): Promise<boolean
 
 async function oneRound (hub: OutpostProc, groupId: string, count: number): Promise<Round> {
   const { invite } = await hub.api.call<{ invite: string }>('GET', `/v1/groups/${groupId}/invite`)
+  const hubCpu = cpuSecondsOf(hub.pid)
   const node = await startOutpost({ peers: [hub.addrs[0]] })
   try {
     const t0 = node.spawnedAt
@@ -67,13 +71,24 @@ async function oneRound (hub: OutpostProc, groupId: string, count: number): Prom
       return !Number.isNaN(connectedAt)
     }, 20_000, 5)
     let syncedAt = NaN
+    let joinerCpu = NaN
     await waitUntil(`${count} messages on the new node`, async () => {
       const groups = await node.api.call<Array<{ groupId: string, messages: number }>>('GET', '/v1/groups')
-      if (groups.find(g => g.groupId === groupId)?.messages === count) syncedAt = now()
+      if (groups.find(g => g.groupId === groupId)?.messages === count) {
+        syncedAt = now()
+        joinerCpu = cpuSecondsOf(node.pid)
+      }
       return !Number.isNaN(syncedAt)
     }, 60_000, 5)
     await join
-    return { readyMs: round(node.readyAt - t0, 1), connectedMs: round(connectedAt - t0, 1), admittedMs: round(admittedAt - t0, 1), syncedMs: round(syncedAt - t0, 1) }
+    return {
+      readyMs: round(node.readyAt - t0, 1),
+      connectedMs: round(connectedAt - t0, 1),
+      admittedMs: round(admittedAt - t0, 1),
+      syncedMs: round(syncedAt - t0, 1),
+      joinerCpuMs: round(joinerCpu * 1000, 0),
+      hubCpuMs: round((cpuSecondsOf(hub.pid) - hubCpu) * 1000, 0)
+    }
   } finally {
     node.api.close()
     await node.stop()
@@ -104,7 +119,7 @@ export async function coldJoinBench (opts: ColdJoinOptions = {}): Promise<BenchR
     // Alternating, so that a disturbance of the machine touches both alike.
     for (let i = 0; i < rounds; i++) {
       const r = await oneRound(hub, seeded.groupId, count)
-      log(`cold-join: round ${i + 1}/${rounds}: ready ${r.readyMs} ms, connected ${r.connectedMs} ms, admitted ${r.admittedMs} ms, ${count} messages held ${r.syncedMs} ms`)
+      log(`cold-join: round ${i + 1}/${rounds}: ready ${r.readyMs} ms, connected ${r.connectedMs} ms, admitted ${r.admittedMs} ms, ${count} messages held ${r.syncedMs} ms; CPU: new node ${r.joinerCpuMs} ms, hub ${r.hubCpuMs} ms`)
       joins.push(r)
       bare.push(await bareRound(hub))
     }
@@ -118,7 +133,9 @@ export async function coldJoinBench (opts: ColdJoinOptions = {}): Promise<BenchR
         row({ metric: 'cold join: spawn -> ready line', value: med(r => r.readyMs), unit: 'ms', baseline: { value: bareReady, label: 'bare start -> ready' } }),
         row({ metric: 'cold join: ready -> hub connected', value: med(r => r.connectedMs - r.readyMs), unit: 'ms' }),
         row({ metric: 'cold join: ready -> admitted (join call answers)', value: med(r => r.admittedMs - r.readyMs), unit: 'ms' }),
-        row({ metric: `cold join: admitted -> ${count / 1000}k messages held`, value: med(r => r.syncedMs - r.admittedMs), unit: 'ms' })
+        row({ metric: `cold join: admitted -> ${count / 1000}k messages held`, value: med(r => r.syncedMs - r.admittedMs), unit: 'ms' }),
+        row({ metric: 'cold join: CPU of the new node, spawn -> held (all threads)', value: med(r => r.joinerCpuMs), unit: 'ms' }),
+        row({ metric: 'cold join: CPU of the hub in the round (all threads)', value: med(r => r.hubCpuMs), unit: 'ms' })
       ],
       details: { messages: count, rounds, seedSeconds: round(seeded.seconds, 1), joins, bare }
     }

@@ -7,7 +7,7 @@
  *
  *   node dist/test/bench/profile.js [--mode latency|throughput|files] [--count N]
  *   (files: N is the file's size in MiB, default 256)
- *   (profiles are kept in bench-results/profiles/)
+ *   (profiles are kept in bench-results/profiles/sender and /receiver, one per thread)
  */
 import '../../node/polyfill.js'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
@@ -33,7 +33,9 @@ const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n)
  */
 const windows: Array<{ name: string, from: number, to: number }> = []
 
-const nodeArgs = (name: string): string[] => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`, '--cpu-prof-interval', '250']
+// A folder per process, not a fixed file name: a process's worker threads (signature checks)
+// write profiles of their own, which would overwrite the main thread's.
+const nodeArgs = (name: string): string[] => ['--cpu-prof', '--cpu-prof-dir', join(dir, name), '--cpu-prof-interval', '250']
 const a: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('sender') })
 const b: OutpostProc = await startOutpost({ nodeArgs: nodeArgs('receiver') })
 try {
@@ -81,9 +83,14 @@ try {
 }
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
-for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile')).sort()) {
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
-  for (const w of windows.length > 0 ? windows : [{ name: 'whole run', from: -Infinity, to: Infinity }]) report(file, profile, w)
+for (const name of ['sender', 'receiver']) {
+  for (const file of (await readdir(join(dir, name))).filter(f => f.endsWith('.cpuprofile')).sort()) {
+    const profile = JSON.parse(await readFile(join(dir, name, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
+    // Node names them CPU.date.time.pid.thread.seq.cpuprofile; thread 0 is the main one.
+    const thread = file.split('.')[4]
+    const label = `${name}/${file} (${thread === '0' ? 'main thread' : `worker thread ${thread}`})`
+    for (const w of windows.length > 0 ? windows : [{ name: 'whole run', from: -Infinity, to: Infinity }]) report(label, profile, w)
+  }
 }
 
 function report (file: string, profile: { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }, window: { name: string, from: number, to: number }): void {
