@@ -486,12 +486,21 @@ export class GroupDoc {
           this.invalid++
         }
       }
+      const earlier = this.folded
       this.folded = Membership.fold(this.logEntries.values())
       this.index.recheckDeletes()
+      const keysHeld = this.keys.size
       this.unwrapKeys()
       for (const listener of this.membershipListeners) listener(this.folded, origin)
-      this.rebuild(origin)
-      return
+      // Most log changes only let members in: then no message held before changes, except
+      // any that the newcomers wrote or acted on. Deciding every message again costs the
+      // whole history, on every member's node, for every join (40 ms at 10,000 messages).
+      const newcomers = this.keys.size === keysHeld ? this.folded.newcomersSince(earlier) : null
+      if (newcomers == null) {
+        this.rebuild(origin)
+        return
+      }
+      for (const id of this.index.concerning(newcomers)) touched.add(id)
     }
     if (touched.size === 0) return
     const changed: ChatMessage[] = []

@@ -115,6 +115,27 @@ export class Membership {
     return MANAGERS.has(this.roleAt(peerId, at))
   }
 
+  /**
+   * The peers that have a role history here and had none in `earlier`, when everything
+   * else that decides which messages are shown is as it was: every peer `earlier` knew has
+   * the same role history, and the retention is the same. Null when anything of that
+   * changed. (Letting new members in changes nothing else; a removal, a role change or a
+   * fold that came out differently does.)
+   */
+  newcomersSince (earlier: Membership): Set<string> | null {
+    if (earlier.retentionSeconds !== this.retentionSeconds) return null
+    for (const [peer, was] of earlier.timelines) {
+      const now = this.timelines.get(peer)
+      if (now == null || now.length !== was.length) return null
+      for (let i = 0; i < was.length; i++) {
+        if (now[i].role !== was[i].role || now[i].at.id !== was[i].at.id) return null
+      }
+    }
+    const newcomers = new Set<string>()
+    for (const peer of this.timelines.keys()) if (!earlier.timelines.has(peer)) newcomers.add(peer)
+    return newcomers
+  }
+
   /** Messages stamped before this (ms) are expired at `now`; 0 when nothing expires. */
   expiresBefore (now: number): number {
     return this.retentionSeconds > 0 ? now - this.retentionSeconds * 1000 : 0

@@ -138,6 +138,16 @@ export class MessageIndex {
     }
   }
 
+  /** The messages that events by any of `authors` concern (their posts, and the targets of the rest). */
+  concerning (authors: ReadonlySet<string>): string[] {
+    if (authors.size === 0) return []
+    const ids = new Set<string>()
+    for (const event of this.events.values()) {
+      if (authors.has(event.by)) ids.add(event.kind === 'post' ? event.id : event.target)
+    }
+    return [...ids]
+  }
+
   /** Every message with something to show: posts, and deleted posts' places. */
   viewIds (): string[] {
     return [...new Set([...this.posts.keys(), ...[...this.deletes.keys()].filter(t => !this.posts.has(t))])]

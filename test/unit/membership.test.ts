@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
-import { NotAllowedError } from '../../crdt/index.js'
-import { admit, makeInvite, makeJoin, remove, setRole } from '../../node/trust/actions.js'
+import * as Y from 'yjs'
+import { GroupDoc, NotAllowedError } from '../../crdt/index.js'
+import { admit, makeInvite, makeJoin, remove, setRetention, setRole } from '../../node/trust/actions.js'
 import { letIn, newGroup, nextTs, replicaOf, testAuthor, type TestAuthor } from '../helpers/authors.js'
 
 /**
@@ -94,5 +95,48 @@ describe('membership log', function () {
     const forBen = makeInvite(owner.me, doc.groupId, 'g', 'member', Date.now() + 60_000, ben.peerId)
     assert.equal(admit(doc, owner.me, ben.peerId, makeJoin(ben.me, forBen, nextTs()), nextTs()), null)
     assert.equal(doc.membership.role(ben.peerId), 'member')
+  })
+})
+
+describe('what a change of the membership log changes', function () {
+  let alice: TestAuthor
+  let bob: TestAuthor
+  let carol: TestAuthor
+  before(async () => { [alice, bob, carol] = await Promise.all([testAuthor(), testAuthor(), testAuthor()]) })
+
+  it('letting a member in changes no one else\'s role history; a role change, a removal or a new retention does', () => {
+    const doc = newGroup(alice)
+    letIn(doc, alice, bob)
+    const before = doc.membership
+    letIn(doc, alice, carol)
+    assert.deepEqual([...doc.membership.newcomersSince(before) ?? []], [carol.peerId])
+    assert.deepEqual([...doc.membership.newcomersSince(doc.membership) ?? []], [])
+    const admitted = doc.membership
+    setRole(doc, alice.me, bob.peerId, 'read-only', nextTs())
+    assert.equal(doc.membership.newcomersSince(admitted), null)
+    const demoted = doc.membership
+    remove(doc, alice.me, carol.peerId, nextTs())
+    assert.equal(doc.membership.newcomersSince(demoted), null)
+    const removed = doc.membership
+    setRetention(doc, alice.me, 3600, nextTs())
+    assert.equal(doc.membership.newcomersSince(removed), null)
+  })
+
+  it('a newcomer\'s message already held is shown once the entry that let them in arrives', () => {
+    const owner = newGroup(alice)
+    const beforeAdmit = owner.diff()
+    letIn(owner, alice, bob)
+    const bobs = replicaOf(owner, bob)
+    const written: Uint8Array[] = []
+    bobs.onUpdate((update, origin) => { if (origin === 'local') written.push(update) })
+    const hello = bobs.post({ text: 'hello from bob', name: 'bob' }, nextTs())
+    // Another replica of Alice's holds the group without Bob's admission, and Bob's post: as
+    // if from its store, where the guard let it in under a fold that later came out otherwise.
+    const replica = new GroupDoc(owner.groupId, alice.crypto)
+    Y.applyUpdate(replica.doc, beforeAdmit, 'storage')
+    Y.applyUpdate(replica.doc, written[0], 'storage')
+    assert.equal(replica.get(hello.id), undefined, 'not shown: its author is not a member yet')
+    assert.deepEqual(replica.applyUpdate(owner.diff(replica.stateVector())).rejected, [])
+    assert.equal(replica.get(hello.id)?.text, 'hello from bob')
   })
 })
