@@ -32,6 +32,8 @@ export const MAX_SYNC_FRAME_BYTES = SYNC_CHUNK_BYTES + 1024
 export const MAX_SYNC_UPDATE_BYTES = 256 * 1024 * 1024
 /** A gossip envelope larger than this is dropped. */
 export const MAX_GOSSIP_BYTES = 256 * 1024
+/** gossip messages at least this large are announced with IDONTWANT to mesh peers (see host.ts) */
+export const IDONTWANT_MIN_BYTES = 8 * 1024
 /** A join request carried in HELLO (a signed invite inside a signed request). */
 export const MAX_JOIN_BYTES = 16 * 1024
 /** Groups listed in one HELLO frame at most. */
