@@ -11,6 +11,10 @@
  *    `GET /v1/groups/:id/messages?limit=50` answers), and the history call alone.
  *  - bytes per message on disk: the size of the LevelDB directory after the clean stop
  *    (its log included: that is what the disk holds) / messages.
+ *  - letting a member in, after each reopen: the admission entry written by the node, as
+ *    when a joiner syncs with it, timed until the node has taken it in (the membership
+ *    folded again, and whatever messages that changes decided again); the baseline is the
+ *    same at the first size, so the ratio says how it grows with the history.
  * Baseline, same run: a bare classic-level database (the `level` package, as the node
  * uses) taking the very update bytes the node wrote in its first window, cycled, as
  * awaited puts with as many in flight, at the same sizes; its reopen + a reverse read of
@@ -23,6 +27,8 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { LevelKv } from '../../crdt/index.js'
 import { OutpostNode } from '../../node/index.js'
+import { admit, makeInvite, makeJoin } from '../../node/trust/actions.js'
+import { nextTs, testAuthor } from '../helpers/authors.js'
 import { chatText } from '../../node/lab/chat-text.js'
 import { seededRandom } from '../helpers/messages.js'
 import { startNode } from '../helpers/nodes.js'
@@ -80,6 +86,7 @@ interface Step {
   pageMs: number
   pageLength: number
   heapMB: number
+  admitMs: number
 }
 
 interface RawStep { size: number, appendRate: number, diskBytes: number, bytesPerValue: number, reopenToPageMs: number, pageMs: number }
@@ -95,6 +102,18 @@ async function fill (node: OutpostNode, groupId: string, count: number, windowSi
   const tw = now()
   await pump(windowSize, inFlight, send)
   return { appendRate: windowSize / ((now() - tw) / 1000), fillSeconds: (tw - t0) / 1000 }
+}
+
+/** Lets a new member into the group on `node` (an invite of its own, a fresh joiner): ms. */
+async function admission (node: OutpostNode, groupId: string): Promise<number> {
+  const doc = node.groups.require(groupId).doc
+  const joiner = await testAuthor()
+  const join = makeJoin(joiner.me, makeInvite(node.me, doc.groupId, 'Logbook', 'member', Date.now() + 60_000), nextTs())
+  const t = now()
+  const refused = admit(doc, node.me, joiner.peerId, join, nextTs())
+  const ms = now() - t
+  if (refused != null) throw new Error(`the node did not let the joiner in: ${refused}`)
+  return ms
 }
 
 /** The node: fill to each size, measuring the last window, then reopen from disk. */
@@ -135,6 +154,7 @@ async function measureNode (sizes: number[], windowSize: number, inFlight: numbe
       if (page.length !== 50) throw new Error(`latest page after reopen has ${page.length} messages`)
       const total = node.groups.require(groupId).doc.size
       if (total !== size) throw new Error(`reopened history holds ${total} messages, not ${size}`)
+      const admitMs = await admission(node, groupId)
       const step: Step = {
         size,
         appendRate: round(appendRate, 0),
@@ -147,9 +167,10 @@ async function measureNode (sizes: number[], windowSize: number, inFlight: numbe
         startMs: round(t3 - t2, 1),
         pageMs: round(t4 - t3, 2),
         pageLength: page.length,
-        heapMB: round(heapMB, 0)
+        heapMB: round(heapMB, 0),
+        admitMs: round(admitMs, 2)
       }
-      log(`history-scale: ${size} messages: ${step.appendRate} msg/s over the last ${windowSize}, filled in ${step.fillSeconds} s, ${step.bytesPerMessage} B/msg on disk, reopen -> page ${step.reopenToPageMs} ms (create ${step.createMs}, start ${step.startMs}, page ${step.pageMs}), heap ${step.heapMB} MB`)
+      log(`history-scale: ${size} messages: ${step.appendRate} msg/s over the last ${windowSize}, filled in ${step.fillSeconds} s, ${step.bytesPerMessage} B/msg on disk, reopen -> page ${step.reopenToPageMs} ms (create ${step.createMs}, start ${step.startMs}, page ${step.pageMs}), heap ${step.heapMB} MB, letting a member in ${step.admitMs} ms`)
       steps.push(step)
     }
   } finally {
@@ -224,6 +245,9 @@ export async function historyScaleBench (opts: HistoryScaleOptions = {}): Promis
     rows.push(row({ metric: `reopen (create+start) -> latest 50 at ${k(s.size)}`, value: s.reopenToPageMs, unit: 'ms', ...(s.size === largest && largest >= 1_000_000 ? { target: { kind: 'max' as const, value: 300 } } : {}), baseline: { value: rawAt(s.size).reopenToPageMs, label: 'raw LevelDB open + last 50' } }))
   }
   rows.push(row({ metric: `latest-50 history call alone at ${k(last.size)}`, value: last.pageMs, unit: 'ms' }))
+  for (const s of steps) {
+    rows.push(row({ metric: `letting a member in at ${k(s.size)} (in process)`, value: s.admitMs, unit: 'ms', baseline: { value: first.admitMs, label: `the same at ${k(first.size)}` } }))
+  }
   rows.push(row({ metric: `bytes per message on disk at ${k(last.size)}`, value: last.bytesPerMessage, unit: 'B', target: { kind: 'max', value: 200 }, baseline: { value: rawAt(last.size).bytesPerValue, label: 'raw LevelDB, same update bytes' } }))
   rows.push(row({ metric: `bytes per message at ${k(last.size)} after a LevelDB compaction (info)`, value: round(compactedBytes / last.size, 1), unit: 'B', baseline: { value: rawAt(last.size).bytesPerValue, label: 'raw LevelDB, same update bytes' } }))
   return {
