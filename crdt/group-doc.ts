@@ -10,20 +10,14 @@ import type { GroupId, MessageId } from './ids.js'
 import { Membership } from './membership.js'
 import { compareMessages, type ChatMessage } from './message.js'
 import { MessageIndex } from './message-index.js'
-import { SortedHistory } from './sorted-history.js'
+import type { SortedHistory } from './sorted-history.js'
+import { changeOrigin, UpdateFeed, type ChangeOrigin, type UpdateListener } from './update-feed.js'
 
-/** Where a change came from; passed to listeners so the node knows what to publish. */
-export type ChangeOrigin = 'local' | 'remote' | 'storage'
+import { VisibleHistory, type MessagesListener } from './visible-history.js'
 
-export type MessagesListener = (messages: ChatMessage[], origin: ChangeOrigin) => void
+export type { ChangeOrigin, UpdateListener } from './update-feed.js'
+export type { MessagesListener } from './visible-history.js'
 
-/** A change's bytes (a Yjs V1 update): what storage appends, and gossip publishes when local. */
-export type UpdateListener = (update: Uint8Array, origin: ChangeOrigin) => void
-
-/** A received update applied as it came: the transaction applying it, and whether that changed anything. */
-interface AsIs { update: Uint8Array, txn: Y.Transaction | null, changed: boolean }
-
-const changeOrigin = (origin: unknown): ChangeOrigin => origin === 'local' ? 'local' : origin === 'storage' ? 'storage' : 'remote'
 
 /** The keys and ciphers a document needs; node/ provides them (this folder knows no key formats). */
 export interface DocCrypto {
@@ -64,20 +58,16 @@ export class GroupDoc {
   private folded: Membership = new Membership()
   private readonly keys = new Map<string, Uint8Array>()
   private readonly index: MessageIndex
-  /** visible messages in display order, and by id */
-  private readonly history = new SortedHistory()
-  private readonly listeners = new Set<MessagesListener>()
-  private readonly updateListeners = new Set<UpdateListener>()
-  /** whether Yjs is asked for each transaction's update (it encodes one only when asked) */
-  private hearingYjsUpdates = false
-  private readonly onYjsUpdate = (update: Uint8Array, origin: unknown): void => { this.emitUpdate(update, origin) }
-  /** a received update being applied as it came (see applyVerdict) */
-  private asIs: AsIs | null = null
+  /** what members see, and who is told when it changes */
+  private readonly visible: VisibleHistory
+  /** its messages in display order, and by id */
+  private readonly history: SortedHistory
+  /** every change's bytes, for storage and gossip */
+  private readonly updates: UpdateFeed
   /** the batched apply under way (see applyUpdateBatched) */
   private batched: Promise<unknown> = Promise.resolve()
   private readonly membershipListeners = new Set<(m: Membership, origin: ChangeOrigin) => void>()
   private readonly erasedListeners = new Set<(count: number) => void>()
-  private readonly removedListeners = new Set<(ids: MessageId[]) => void>()
   private invalid = 0
   private changes = 0
   private lastPublishKey: GroupKey | undefined
@@ -93,17 +83,13 @@ export class GroupDoc {
       open: crypto.open,
       expiresBefore: () => this.folded.expiresBefore(Date.now())
     })
+    this.visible = new VisibleHistory({ view: id => this.index.view(id), viewIds: () => this.index.viewIds() })
+    this.history = this.visible.messages
     this.doc.on('afterTransaction', (txn: Y.Transaction) => {
       if (txn.changed.size > 0) this.changes++
       this.onTransaction(txn)
     })
-    this.doc.on('beforeTransaction', (txn: Y.Transaction) => { if (this.asIs != null) this.asIs.txn ??= txn })
-    // Yjs emits a transaction's update right after this event, and encodes it only if someone listens.
-    this.doc.on('afterTransactionCleanup', (txn: Y.Transaction) => {
-      const asIs = this.asIs?.txn === txn ? this.asIs : null
-      if (asIs != null) asIs.changed = txn.changed.size > 0 || txn.deleteSet.clients.size > 0
-      this.hearYjsUpdates(asIs == null && this.updateListeners.size > 0)
-    })
+    this.updates = new UpdateFeed(this.doc)
   }
 
   /**
@@ -111,24 +97,7 @@ export class GroupDoc {
    * replica takes whole, the update as it came (applyVerdict).
    */
   onUpdate (listener: UpdateListener): () => void {
-    this.updateListeners.add(listener)
-    this.hearYjsUpdates(true)
-    return () => {
-      this.updateListeners.delete(listener)
-      this.hearYjsUpdates(this.updateListeners.size > 0)
-    }
-  }
-
-  private hearYjsUpdates (on: boolean): void {
-    if (on === this.hearingYjsUpdates) return
-    this.hearingYjsUpdates = on
-    if (on) this.doc.on('update', this.onYjsUpdate)
-    else this.doc.off('update', this.onYjsUpdate)
-  }
-
-  private emitUpdate (update: Uint8Array, origin: unknown): void {
-    const o = changeOrigin(origin)
-    for (const listener of this.updateListeners) listener(update, o)
+    return this.updates.subscribe(listener)
   }
 
   get membership (): Membership {
@@ -236,8 +205,7 @@ export class GroupDoc {
 
   /** Messages that left the view (expired, or no longer readable): ids, for indexes. */
   onRemoved (listener: (ids: MessageId[]) => void): () => void {
-    this.removedListeners.add(listener)
-    return () => { this.removedListeners.delete(listener) }
+    return this.visible.onRemoved(listener)
   }
 
   /** Called after an erasure (to compact storage, so the erased text leaves the disk too). */
@@ -362,21 +330,10 @@ export class GroupDoc {
 
   private applyVerdict (verdict: GuardVerdict, origin: ChangeOrigin): ApplyResult {
     if (verdict.update != null) {
-      // Most received updates start, for every client, exactly where this replica stands,
-      // and nothing here waits for missing changes: all of it is integrated, so the update
-      // itself is what the transaction changed, and Yjs need not encode it again (measured:
-      // 74 ms of a 10,000-message cold join, and part of every gossiped message's cost).
-      const asIs: AsIs | null = this.takesWhole(verdict) ? { update: verdict.update, txn: null, changed: false } : null
-      this.asIs = asIs
       try {
-        Y.applyUpdate(this.doc, verdict.update, origin)
-        if (asIs?.changed === true) this.emitUpdate(asIs.update, origin)
+        this.updates.apply(verdict.update, origin, verdict.starts)
       } catch (err) {
         verdict.rejected.push({ why: `undecodable update: ${(err as Error).message}`, forged: true })
-        // Whatever was integrated before it failed, encoded by Yjs from where the transaction began.
-        if (asIs?.txn != null && asIs.changed) this.emitUpdate(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(asIs.txn.beforeState)), origin)
-      } finally {
-        this.asIs = null
       }
       this.eraseDeleted()
     }
@@ -384,14 +341,6 @@ export class GroupDoc {
       missingDependencies: verdict.gap || this.doc.store.pendingStructs != null || this.doc.store.pendingDs != null,
       rejected: verdict.rejected
     }
-  }
-
-  /** Whether all of the update integrates at once: no overlap with what is held, no gap, nothing pending. */
-  private takesWhole (verdict: GuardVerdict): boolean {
-    const store = this.doc.store
-    if (store.pendingStructs != null || store.pendingDs != null) return false
-    for (const [client, clock] of verdict.starts) if (Y.getState(store, client) !== clock) return false
-    return true
   }
 
   stateVector (): Uint8Array {
@@ -435,8 +384,7 @@ export class GroupDoc {
   }
 
   onMessages (listener: MessagesListener): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.visible.onMessages(listener)
   }
 
   onMembership (listener: (m: Membership, origin: ChangeOrigin) => void): () => void {
@@ -445,12 +393,10 @@ export class GroupDoc {
   }
 
   destroy (): void {
-    this.listeners.clear()
-    this.updateListeners.clear()
-    this.hearYjsUpdates(false)
+    this.visible.clearListeners()
+    this.updates.close()
     this.membershipListeners.clear()
     this.erasedListeners.clear()
-    this.removedListeners.clear()
     this.doc.destroy()
   }
 
@@ -497,27 +443,12 @@ export class GroupDoc {
       // whole history, on every member's node, for every join (40 ms at 10,000 messages).
       const newcomers = this.keys.size === keysHeld ? this.folded.newcomersSince(earlier) : null
       if (newcomers == null) {
-        this.rebuild(origin)
+        this.visible.rebuild(origin)
         return
       }
       for (const id of this.index.concerning(newcomers)) touched.add(id)
     }
-    if (touched.size === 0) return
-    const changed: ChatMessage[] = []
-    const removed: MessageId[] = []
-    for (const id of touched) {
-      const next = this.index.view(id)
-      const previous = this.history.get(id)
-      if (previous != null) this.history.remove(previous)
-      if (next != null) {
-        this.history.add(next)
-        changed.push(next)
-      } else if (previous != null) {
-        removed.push(previous.id)
-      }
-    }
-    this.emit(changed, origin)
-    this.emitRemoved(removed)
+    if (touched.size > 0) this.visible.refresh(touched, origin)
   }
 
   private unwrapKeys (): void {
@@ -531,34 +462,5 @@ export class GroupDoc {
         this.index.retryUnreadable()
       }
     }
-  }
-
-  /** Recomputes every message (after a membership change) and reports what changed. */
-  private rebuild (origin: ChangeOrigin): void {
-    const previous = this.history.snapshot()
-    const list: ChatMessage[] = []
-    for (const id of this.index.viewIds()) {
-      const message = this.index.view(id)
-      if (message != null) list.push(message)
-    }
-    this.history.reset(list)
-    const changed = list.filter(m => {
-      const before = previous.get(m.id)
-      return before == null || before.text !== m.text || before.edits !== m.edits || before.deleted !== m.deleted ||
-        before.pinned !== m.pinned || before.replies !== m.replies || JSON.stringify(before.reactions) !== JSON.stringify(m.reactions)
-    })
-    this.emit(changed, origin)
-    this.emitRemoved([...previous.keys()].filter(id => !this.history.has(id)) as MessageId[])
-  }
-
-  private emitRemoved (ids: MessageId[]): void {
-    if (ids.length === 0) return
-    for (const listener of this.removedListeners) listener(ids)
-  }
-
-  private emit (changed: ChatMessage[], origin: ChangeOrigin): void {
-    if (changed.length === 0 || this.listeners.size === 0) return
-    changed.sort(compareMessages)
-    for (const listener of this.listeners) listener(changed, origin)
   }
 }
