@@ -1,6 +1,6 @@
 /** Protocol ids, limits and defaults, in one place. */
 
-export const SYNC_PROTOCOL = '/outpost/sync/2'
+export const SYNC_PROTOCOL = '/outpost/sync/3'
 /** Version byte carried by every sync frame and gossip envelope. */
 export const WIRE_VERSION = 2
 /** gossipsub topic of a group: this prefix plus the group id. */
@@ -40,6 +40,13 @@ export const MAX_JOIN_BYTES = 16 * 1024
 export const MAX_GROUPS_PER_HELLO = 10_000
 /** A sync exchange that takes longer than this is aborted. */
 export const SYNC_TIMEOUT_MS = 30_000
+/**
+ * A request for a group's news waits at most this long for another exchange's request for
+ * the same group to be answered (sync.ts); after that it asks anyway...
+ */
+export const SYNC_ASK_WAIT_MS = 3_000
+/** ...and only this long while the peer asked has not answered HELLO (a dead connection, maybe). */
+export const SYNC_ASK_HELLO_WAIT_MS = 250
 /** Gaps seen in gossip trigger at most one sync exchange per peer this often. */
 export const GAP_SYNC_MIN_INTERVAL_MS = 1_000
 /** Anti-entropy: every connected peer is re-synced this often... */

@@ -4,12 +4,14 @@ import { MAX_GROUPS_PER_HELLO, MAX_JOIN_BYTES, SEAL_OVERHEAD, MAX_SYNC_FRAME_BYT
 import { SafeReader } from './bytes.js'
 
 /**
- * Frames of `/outpost/sync/2`. Both sides send HELLO (their profile name and, per group
- * they share with the other as far as they know, a Yjs state vector), then, per shared group the other side lacks something of, the Yjs
- * update in UPDATE frames of at most SYNC_CHUNK_BYTES each (the last one marked `final`),
- * then DONE. Layout: [version u8][type u8][body].
+ * Frames of `/outpost/sync/3`. Both sides send HELLO: their profile name and, per group they
+ * share with the other as far as they know, a Yjs state vector, which is a request for what
+ * they lack, unless marked `deferred` (the request comes later in a WANT, see sync.ts). Each
+ * request is answered with the group's update in UPDATE frames of at most SYNC_CHUNK_BYTES
+ * each (the last one marked `final`; one empty final frame when the asker lacks nothing).
+ * Then DONE. Layout: [version u8][type u8][body].
  */
-export type SyncFrame = HelloFrame | UpdateFrame | RefusedFrame | DoneFrame
+export type SyncFrame = HelloFrame | WantFrame | UpdateFrame | RefusedFrame | DoneFrame
 
 /**
  * One group in HELLO. A node that is not yet a member sends its signed join request (the
@@ -18,6 +20,8 @@ export type SyncFrame = HelloFrame | UpdateFrame | RefusedFrame | DoneFrame
 export interface GroupState {
   groupId: GroupId
   stateVector: Uint8Array
+  /** not a request yet: it comes later, in a WANT frame */
+  deferred?: boolean
   /** the newest group key the sender holds ('' for none): updates to it are sealed with it */
   key: string
   join?: Uint8Array
@@ -27,6 +31,11 @@ export interface GroupState {
  * open a direct-message group with it (group keys are wrapped to it).
  */
 export interface HelloFrame { type: 'hello', name: string, groups: GroupState[], box?: { key: string, sig: string } }
+/**
+ * A request HELLO deferred: what the sender holds of the group now, and the newest group
+ * key it holds (as in HELLO). Sent exactly once per deferred group.
+ */
+export interface WantFrame { type: 'want', groupId: GroupId, stateVector: Uint8Array, key: string }
 /**
  * One chunk of a group's update; the receiver joins chunks until `final`. Sealed with the
  * group key `key` (the one the receiver named in HELLO), or plain when `key` is ''.
@@ -39,7 +48,7 @@ export interface UpdateFrame { type: 'update', groupId: GroupId, key: string, fi
 export interface RefusedFrame { type: 'refused', groupId: GroupId, proof: Uint8Array }
 export interface DoneFrame { type: 'done' }
 
-const TYPE_CODES = { hello: 1, update: 2, done: 3, refused: 4 } as const
+const TYPE_CODES = { hello: 1, update: 2, done: 3, refused: 4, want: 5 } as const
 const MAX_STATE_VECTOR_BYTES = 64 * 1024
 
 export const isHello = (f: SyncFrame): f is HelloFrame => f.type === 'hello'
@@ -59,9 +68,15 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
         encoding.writeVarUint8Array(e, g.stateVector)
         encoding.writeVarUint8Array(e, g.join ?? new Uint8Array(0))
         encoding.writeVarString(e, g.key)
+        encoding.writeUint8(e, g.deferred === true ? 1 : 0)
       }
       encoding.writeVarString(e, frame.box?.key ?? '')
       encoding.writeVarString(e, frame.box?.sig ?? '')
+      break
+    case 'want':
+      encoding.writeVarString(e, frame.groupId)
+      encoding.writeVarUint8Array(e, frame.stateVector)
+      encoding.writeVarString(e, frame.key)
       break
     case 'update':
       encoding.writeVarString(e, frame.groupId)
@@ -96,11 +111,20 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
         const groupId = readGroupId(r)
         const stateVector = r.bytesField(MAX_STATE_VECTOR_BYTES)
         const join = r.bytesField(MAX_JOIN_BYTES)
-        groups.push({ groupId, stateVector, key: readKeyId(r), ...(join.length > 0 ? { join } : {}) })
+        const key = readKeyId(r)
+        const deferred = readFlag(r)
+        groups.push({ groupId, stateVector, key, ...(join.length > 0 ? { join } : {}), ...(deferred ? { deferred } : {}) })
       }
       const boxKey = r.string(64)
       const boxSig = r.string(128)
       frame = { type: 'hello', name, groups, ...(boxKey !== '' ? { box: { key: boxKey, sig: boxSig } } : {}) }
+      break
+    }
+    case TYPE_CODES.want: {
+      const groupId = readGroupId(r)
+      const stateVector = r.bytesField(MAX_STATE_VECTOR_BYTES)
+      if (stateVector.length === 0) r.fail('a want without a state vector')
+      frame = { type: 'want', groupId, stateVector, key: readKeyId(r) }
       break
     }
     case TYPE_CODES.update:

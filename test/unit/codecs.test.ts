@@ -11,9 +11,11 @@ const PEER = '12D3KooWQNUicFNfxUUouanpNTUzkwRF3MjDhfDRGCdzx2TyDFJu'
 describe('sync frames', () => {
   const groupId = newGroupId()
   const frames: SyncFrame[] = [
-    { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3), key: 'cd'.repeat(12) }, { groupId: newGroupId(), stateVector: new Uint8Array(), key: '', join: Uint8Array.of(123, 125) }] },
+    { type: 'hello', name: 'Ålice 项目', groups: [{ groupId, stateVector: Uint8Array.of(1, 2, 3), key: 'cd'.repeat(12) }, { groupId: newGroupId(), stateVector: Uint8Array.of(0), key: '', join: Uint8Array.of(123, 125), deferred: true }] },
     { type: 'hello', name: '', groups: [] },
+    { type: 'want', groupId, stateVector: Uint8Array.of(1, 7, 9), key: 'cd'.repeat(12) },
     { type: 'update', groupId, key: '', final: true, update: Uint8Array.from({ length: 1000 }, (_, i) => i % 256) },
+    { type: 'update', groupId, key: '', final: true, update: new Uint8Array(0) },
     { type: 'update', groupId, key: 'cd'.repeat(12), final: false, update: Uint8Array.of(1) },
     { type: 'refused', groupId, proof: new TextEncoder().encode('{"kind":"remove"}') },
     { type: 'done' }
@@ -35,7 +37,8 @@ describe('sync frames', () => {
       encodeSyncFrame({ type: 'update', groupId: 'not-a-group' as never, key: '', final: true, update: Uint8Array.of(0) }),
       encodeSyncFrame({ type: 'update', groupId, key: 'not a key id', final: true, update: Uint8Array.of(0) }),
       Uint8Array.from([...encodeSyncFrame({ type: 'update', groupId, key: '', final: true, update: Uint8Array.of(0) })].map((b, i, all) => i === all.length - 3 ? 7 : b)), // flag 7
-      Uint8Array.of(2, 1, 2, 0xff, 0xfe, 0) // name is not UTF-8
+      Uint8Array.of(2, 1, 2, 0xff, 0xfe, 0), // name is not UTF-8
+      encodeSyncFrame({ type: 'want', groupId, stateVector: new Uint8Array(0), key: '' }) // a want must say what it holds
     ]
     for (const bytes of bad) assert.throws(() => decodeSyncFrame(bytes), isMalformed, `accepted ${Buffer.from(bytes).toString('hex')}`)
   })
