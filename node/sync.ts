@@ -333,6 +333,7 @@ export class SyncService {
     /** our requests in this exchange whose answers have not come */
     const asks = new Map<GroupId, Ask>()
     const answered = (groupId: GroupId): void => { asks.get(groupId)?.answered(); asks.delete(groupId) }
+    let ended = false
     try {
       const who = peer.toString()
       // Taken as it begins: what changes during the exchange (what it brings, too) makes
@@ -404,6 +405,8 @@ export class SyncService {
           const group = ours.get(groupId) as SyncGroup
           const peerHolds = theirs.get(groupId) ?? new Map()
           const ask = await this.outstanding.askAfterOthers(groupId, peerHolds, () => holdingsOf(group.doc.stateVector()), deadline, signal)
+          // The exchange failed while we waited: this request will not go, nor be answered.
+          if (ended) return ask.answered()
           ask.heard(peerHolds)
           asks.set(groupId, ask)
           await send({ type: 'want', groupId, stateVector: group.doc.stateVector(), key: this.keyIdOf(group) })
@@ -431,6 +434,7 @@ export class SyncService {
       stream.abort(err as Error)
     } finally {
       // Answered or not, later requests for these groups need not wait for them any more.
+      ended = true
       for (const groupId of [...asks.keys()]) answered(groupId)
     }
   }
