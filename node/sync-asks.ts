@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import * as Y from 'yjs'
 import type { GroupId } from '../crdt/index.js'
 import { SYNC_ASK_HELLO_WAIT_MS, SYNC_ASK_WAIT_MS } from './constants.js'
 import { MalformedFrameError } from './errors.js'
+import { sleep } from './sleep.js'
 
 /*
  * The bookkeeping behind sync's one-request-at-a-time rule (sync.ts): when a heal
@@ -97,12 +97,7 @@ export class OutstandingAsks {
     const left = Math.min(deadline, this.waitUntil(groupId)) - Date.now()
     const coming = pending?.theirs
     if (pending != null && left > 0 && (coming == null || !holdsMore(theirs, ours(), coming))) {
-      const done = new AbortController()
-      try {
-        await Promise.race([pending.answer, sleep(left, undefined, { signal: AbortSignal.any([signal, done.signal]), ref: false })])
-      } finally {
-        done.abort()
-      }
+      await sleep(left, signal, [], pending.answer)
       if (!holdsMore(theirs, ours())) return UNTRACKED
     }
     return this.ask(groupId)

@@ -3,6 +3,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FILE_MAX_CORRUPT_PER_SOURCE, FILE_PROTOCOL, FILE_REQUEST_TIMEOUT_MS, FILE_RETRY_MS, FILE_WINDOW, MAX_FILE_FRAME_BYTES } from '../constants.js'
 import { FileStorageError, MalformedFrameError } from '../errors.js'
+import { sleep } from '../sleep.js'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from '../wire/file-codec.js'
 import { Bitmap } from './bitmap.js'
 import { Deadline } from './deadline.js'
@@ -326,22 +327,4 @@ class Wakeup {
     this.waiters.add(wake)
     return () => { this.waiters.delete(wake) }
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts, a wakeup fires or `until` settles. */
-async function sleep (ms: number, signal: AbortSignal, wakeups: Wakeup[] = [], until?: Promise<unknown>): Promise<void> {
-  if (signal.aborted) return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    timer.unref()
-    signal.addEventListener('abort', done, { once: true })
-    const unwait = wakeups.map(w => w.wait(done))
-    until?.then(done, done)
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      for (const off of unwait) off()
-      resolve()
-    }
-  })
 }
