@@ -31,6 +31,10 @@ export class Observer {
   private processFirst: { cpu: NodeJS.CpuUsage, atMs: number } | null = null
   private processPeakRss = 0
   private sampler: NodeJS.Timeout | null = null
+  /** the nodes to sample (the running ones) */
+  private live: (() => string[]) | null = null
+  /** the sampling round under way, if any */
+  private sampling: Promise<void> | null = null
   /** each sampling round: the nodes measured and their memory together */
   readonly memory: Array<{ atMs: number, nodes: number, totalRssBytes: number }> = []
 
@@ -68,45 +72,59 @@ export class Observer {
   }
 
   startSampling (live: () => string[]): void {
+    this.live = live
     this.processFirst = { cpu: process.cpuUsage(), atMs: this.now() }
-    const sample = async (): Promise<void> => {
-      this.processPeakRss = Math.max(this.processPeakRss, process.memoryUsage().rss)
-      const round = { atMs: Math.round(this.now()), nodes: 0, totalRssBytes: 0 }
-      await Promise.all(live().map(async node => {
-        const usage = await this.cluster.usage(node)
-        if (usage != null) {
-          round.nodes++
-          round.totalRssBytes += usage.rssBytes
-          const u = this.usage.get(node) ?? { first: null, last: null, peakRss: 0 }
-          const stamped = { ...usage, atMs: this.now() }
-          // A restarted node's CPU time starts again from zero: measure from its new start.
-          if (u.first == null || (u.last != null && usage.cpuSeconds < u.last.cpuSeconds)) u.first = stamped
-          u.last = stamped
-          u.peakRss = Math.max(u.peakRss, usage.rssBytes)
-          this.usage.set(node, u)
-        }
-        const status = await this.cluster.client(node).get<{ stats?: NodeStats }>('/v1/status', 2_000).catch(() => null)
-        if (status?.stats == null) return
-        for (const [name, read] of Object.entries(COUNTERS)) {
-          const value = read(status.stats)
-          if (value == null) continue
-          const key = `${node}/${name}`
-          const c = this.counters.get(key) ?? { total: 0, last: 0 }
-          // Counters restart with the process: count what the new one received from zero.
-          c.total += value >= c.last ? value - c.last : value
-          c.last = value
-          this.counters.set(key, c)
-        }
-      }))
-      if (round.nodes > 0) this.memory.push(round)
-    }
-    let busy = false
     this.sampler = setInterval(() => {
-      if (busy) return
-      busy = true
-      sample().catch(() => {}).finally(() => { busy = false })
+      if (this.sampling != null) return
+      this.sampling = this.sample().catch(() => {}).finally(() => { this.sampling = null })
     }, SAMPLE_EVERY_MS)
-    void sample()
+    this.sampling = this.sample().catch(() => {}).finally(() => { this.sampling = null })
+  }
+
+  /**
+   * Stops sampling after one last round, so that the counters hold everything up to now: a
+   * heal's sync often ends within a second, between two rounds, and would go uncounted.
+   */
+  async finish (): Promise<void> {
+    if (this.sampler != null) clearInterval(this.sampler)
+    this.sampler = null
+    await this.sampling
+    if (this.live != null) await this.sample().catch(() => {})
+    this.stop()
+  }
+
+  private async sample (): Promise<void> {
+    const live = this.live
+    if (live == null) return
+    this.processPeakRss = Math.max(this.processPeakRss, process.memoryUsage().rss)
+    const round = { atMs: Math.round(this.now()), nodes: 0, totalRssBytes: 0 }
+    await Promise.all(live().map(async node => {
+      const usage = await this.cluster.usage(node)
+      if (usage != null) {
+        round.nodes++
+        round.totalRssBytes += usage.rssBytes
+        const u = this.usage.get(node) ?? { first: null, last: null, peakRss: 0 }
+        const stamped = { ...usage, atMs: this.now() }
+        // A restarted node's CPU time starts again from zero: measure from its new start.
+        if (u.first == null || (u.last != null && usage.cpuSeconds < u.last.cpuSeconds)) u.first = stamped
+        u.last = stamped
+        u.peakRss = Math.max(u.peakRss, usage.rssBytes)
+        this.usage.set(node, u)
+      }
+      const status = await this.cluster.client(node).get<{ stats?: NodeStats }>('/v1/status', 2_000).catch(() => null)
+      if (status?.stats == null) return
+      for (const [name, read] of Object.entries(COUNTERS)) {
+        const value = read(status.stats)
+        if (value == null) continue
+        const key = `${node}/${name}`
+        const c = this.counters.get(key) ?? { total: 0, last: 0 }
+        // Counters restart with the process: count what the new one received from zero.
+        c.total += value >= c.last ? value - c.last : value
+        c.last = value
+        this.counters.set(key, c)
+      }
+    }))
+    if (round.nodes > 0) this.memory.push(round)
   }
 
   /** A counter's growth since `resetBaseline` (the set-up's own traffic left out). */
@@ -136,8 +154,10 @@ export class Observer {
     return { cpuPercent: Math.round((cpu.user + cpu.system) / 1e6 / seconds * 1000) / 10, peakRssBytes: this.processPeakRss }
   }
 
+  /** Stops at once (a run that failed); `finish` for a run's measures. */
   stop (): void {
     if (this.sampler != null) clearInterval(this.sampler)
+    this.sampler = null
     for (const ws of this.sockets.values()) ws.terminate()
     this.sockets.clear()
   }

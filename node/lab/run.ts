@@ -261,7 +261,7 @@ async function drive (scenario: Scenario, cluster: LabCluster, progress: (text: 
   const convergenceMs = convergedByEvents ? Math.round(now() - settleFrom) : null
   timeline.push({ atMs: now(), kind: 'check', detail: convergedByEvents ? `converged ${convergenceMs ?? 0} ms after the last recovery` : 'not converged in time' })
   timeline.sort((a, b) => a.atMs - b.atMs)
-  observer.stop()
+  await observer.finish()
 
   const checked = reachable()
   const histories = new Map(await Promise.all(checked.map(async n => [n, await cluster.client(n).get<Array<{ id: string, text: string }>>(`/v1/groups/${groupId}/messages`, 60_000)] as const)))

@@ -1,13 +1,15 @@
 /**
  * The mesh lab's pure parts: scenario parsing (a mistake is named where it is), seeded
- * random schedules (a seed replays), the checks (a failure names messages and nodes) and
- * the HTML report (self-contained).
+ * random schedules (a seed replays), the checks (a failure names messages and nodes), the
+ * HTML report (self-contained), and the observer's counters (nothing left uncounted at the end).
  */
 import { strict as assert } from 'node:assert'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkHistories } from '../../node/lab/checks.js'
+import type { LabCluster } from '../../node/lab/cluster.js'
 import { htmlReport } from '../../node/lab/html-report.js'
+import { Observer } from '../../node/lab/observer.js'
 import { histogram, percentiles, type LabReport } from '../../node/lab/report.js'
 import { parseScenario } from '../../node/lab/scenario.js'
 import { REPO_ROOT } from '../helpers/cli.js'
@@ -142,5 +144,40 @@ describe('lab report', () => {
     assert.match(html, /<svg[^>]*aria-label="timeline of faults and convergence"/)
     assert.match(html, /n1 lacks 1: x/)
     assert.match(html, /<title>n1: killed, 2000 ms to 5000 ms<\/title>/)
+  })
+})
+
+describe('lab observer', () => {
+  /** A cluster of one node whose sync counter the test moves; only what the observer reads. */
+  function oneNode (): { cluster: LabCluster, received: { bytes: number } } {
+    const received = { bytes: 0 }
+    const client = { get: async () => ({ stats: { sync: { updateBytesReceived: received.bytes } } }) }
+    const cluster = { usage: async () => ({ cpuSeconds: 0, rssBytes: 1 }), client: () => client } as unknown as LabCluster
+    return { cluster, received }
+  }
+
+  it('counts what arrived after its last sampling round once the run finishes', async () => {
+    const { cluster, received } = oneNode()
+    const observer = new Observer(cluster, ['n0'], 'g', () => 0)
+    observer.startSampling(() => ['n0'])
+    await new Promise(resolve => setTimeout(resolve, 50))
+    observer.resetBaseline()
+    // A heal's sync that ends within the second between two rounds.
+    received.bytes = 48_000
+    await observer.finish()
+    assert.equal(observer.counted('n0', 'syncBytes'), 48_000)
+  })
+
+  it('counts a restarted node\'s counter, which starts again from zero, on top of what it had', async () => {
+    const { cluster, received } = oneNode()
+    const observer = new Observer(cluster, ['n0'], 'g', () => 0)
+    received.bytes = 1_000
+    observer.startSampling(() => ['n0'])
+    await new Promise(resolve => setTimeout(resolve, 50))
+    observer.resetBaseline()
+    // killed and restarted: its new process has received 400 bytes so far
+    received.bytes = 400
+    await observer.finish()
+    assert.equal(observer.counted('n0', 'syncBytes'), 400)
   })
 })
