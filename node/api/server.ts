@@ -45,7 +45,9 @@ export class ApiServer {
   private socketServer: Server | null = null
   private wss: WebSocketServer | null = null
   private readonly gate: UiGate
-  private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event }) }
+  // `at`: when this node had the message, in ms since the epoch (fractional), so that a
+  // watcher can time delivery without counting its own delays in reading the stream.
+  private readonly onMessage = (event: MessageEvent): void => { this.broadcast({ type: 'message', ...event, at: wallClockMs() }) }
   private readonly onTyping = (event: object): void => { this.broadcast({ type: 'typing', ...event }) }
   private readonly onPresence = (event: object): void => { this.broadcast({ type: 'presence', ...event }) }
   private readonly onFile = (event: object): void => { this.broadcast({ type: 'file', ...event }) }
@@ -194,4 +196,9 @@ function findRoute (method: string, path: string): { route: Route, params: strin
     if (m != null) return { route, params: m.slice(1).map(decodeURIComponent) }
   }
   return null
+}
+
+/** Milliseconds since the epoch, to a fraction: every process on a machine reads the same clock. */
+export function wallClockMs (): number {
+  return performance.timeOrigin + performance.now()
 }

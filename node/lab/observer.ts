@@ -7,6 +7,20 @@ import type WebSocket from 'ws'
 import type { LabCluster, NodeUsage } from './cluster.js'
 
 const SAMPLE_EVERY_MS = 1_000
+/** a node's stamp older than this when its event is read is not believed */
+const STAMP_PLAUSIBLE_MS = 60_000
+
+/**
+ * When a node had an event, in this process's `performance.now()` terms, from the event's
+ * `at` (wall-clock ms, stamped by the node as it sends the event): what a watcher's own
+ * delays in reading the stream (its garbage collection, other streams first) would add is
+ * left out. `readAt` when there is no stamp, or one that is not plausible.
+ */
+export function stampedAt (at: unknown, readAt: number): number {
+  if (typeof at !== 'number' || !Number.isFinite(at)) return readAt
+  const local = at - performance.timeOrigin
+  return local <= readAt && local > readAt - STAMP_PLAUSIBLE_MS ? local : readAt
+}
 
 /** The node counters the lab follows, from GET /v1/status's `stats`. */
 const COUNTERS = {
@@ -54,8 +68,8 @@ export class Observer {
     this.sockets.get(node)?.terminate()
     const ws = this.cluster.client(node).events(event => {
       if (event.type !== 'message') return
-      const e = event as unknown as { groupId: string, message: { id: string } }
-      if (e.groupId === this.groupId) this.mark(node, e.message.id)
+      const e = event as unknown as { groupId: string, message: { id: string }, at?: number }
+      if (e.groupId === this.groupId) this.mark(node, e.message.id, stampedAt(e.at, performance.now()) - this.t0())
     })
     ws.on('error', () => {})
     this.sockets.set(node, ws)

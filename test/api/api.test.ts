@@ -72,6 +72,7 @@ describe('the local API', function () {
     try {
       const created = await call('POST', '/v1/groups', { body: JSON.stringify({ name: 'events' }) })
       assert.equal(created.status, 201)
+      const before = Date.now()
       const sent = await call('POST', `/v1/groups/${created.body.groupId as string}/messages`, { body: JSON.stringify({ text: 'over the socket' }) })
       assert.equal(sent.status, 201)
       const deadline = Date.now() + 5_000
@@ -79,6 +80,8 @@ describe('the local API', function () {
       assert.equal(events[0].type, 'hello')
       const event = events.find(e => e.type === 'message')
       assert.deepEqual([event.groupId, event.message.id, event.message.text, event.origin], [created.body.groupId, sent.body.messageId, 'over the socket', 'local'])
+      // when the node had it: stamped by the node, between the request and our reading it
+      assert.ok(typeof event.at === 'number' && event.at >= before - 1 && event.at <= Date.now() + 1, `at ${String(event.at)} within the send`)
     } finally {
       ws.close()
     }

@@ -5,6 +5,7 @@
  * the same HTTP POST and WebSocket hops), so the ratio is what Outpost adds per delivery.
  */
 import { randomBytes } from 'node:crypto'
+import { stampedAt } from '../../node/lab/observer.js'
 import { Events, makeText, nonceOfText, summarize, waitUntil, startRaw, type RawProc } from './lib.js'
 
 export async function rawFanOut (n: number, rate: number, seconds: number, bytes = 200): Promise<{ p50: number, p99: number, deliveries: number, expected: number }> {
@@ -24,7 +25,8 @@ export async function rawFanOut (n: number, rate: number, seconds: number, bytes
       streams.push(events)
       events.on((e, at) => {
         const nonce = e.type === 'message' ? nonceOfText(e.message?.text) : undefined
-        if (nonce != null && !arrived[i].has(nonce)) arrived[i].set(nonce, at)
+        // As the lab does: when the peer had it, by its own stamp, not when this process read it.
+        if (nonce != null && !arrived[i].has(nonce)) arrived[i].set(nonce, stampedAt(e.at, at))
       })
     }
     // Let gossipsub build its mesh (a heartbeat or two) before measuring.

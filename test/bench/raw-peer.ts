@@ -13,7 +13,7 @@
  *                                    for `bytes` bytes and reads them all; {"bytes","ms"} (ms from
  *                                    the dial of the stream to its last byte)
  *   GET  /status                     {"peerId","connections","subscribers"}
- *   WS   /events                     {"type":"message","topic","message":{"text"}} per message received on T
+ *   WS   /events                     {"type":"message","topic","message":{"text"},"at"} per message received on T (at: ms since the epoch)
  *
  * /bench/bulk/1, the baseline of the file-transfer benchmark (files.ts): the asker writes the
  * count it wants (u64 BE), the answerer writes that many bytes in 1 MiB sends (as Outpost's
@@ -55,7 +55,8 @@ pubsub.addEventListener('message', evt => {
   if (msg.topic === topic) {
     // Like Outpost: decode the payload, then report the message to every WebSocket client.
     const { text } = JSON.parse(decoder.decode(msg.data)) as { text: string }
-    const data = JSON.stringify({ type: 'message', topic, message: { text } })
+    // `at`, as an Outpost node stamps its message events (see node/api/server.ts)
+    const data = JSON.stringify({ type: 'message', topic, message: { text }, at: performance.timeOrigin + performance.now() })
     for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(data)
   } else if (msg.topic === pingTopic) {
     // Echo on the pong topic; a different first byte, since message ids hash the payload.

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { checkHistories } from '../../node/lab/checks.js'
 import type { LabCluster } from '../../node/lab/cluster.js'
 import { htmlReport } from '../../node/lab/html-report.js'
-import { Observer } from '../../node/lab/observer.js'
+import { Observer, stampedAt } from '../../node/lab/observer.js'
 import { histogram, percentiles, type LabReport } from '../../node/lab/report.js'
 import { parseScenario } from '../../node/lab/scenario.js'
 import { REPO_ROOT } from '../helpers/cli.js'
@@ -179,5 +179,15 @@ describe('lab observer', () => {
     received.bytes = 400
     await observer.finish()
     assert.equal(observer.counted('n0', 'syncBytes'), 400)
+  })
+
+  it('times an event by the node\'s own stamp, unless the stamp is missing or not plausible', () => {
+    const readAt = performance.now()
+    const stamp = performance.timeOrigin + readAt - 40
+    assert.ok(Math.abs(stampedAt(stamp, readAt) - (readAt - 40)) < 0.01, 'a watcher that read it 40 ms late does not count the 40 ms')
+    assert.equal(stampedAt(undefined, readAt), readAt)
+    assert.equal(stampedAt('soon', readAt), readAt)
+    assert.equal(stampedAt(stamp + 1_000, readAt), readAt, 'not after it was read')
+    assert.equal(stampedAt(stamp - 3_600_000, readAt), readAt, 'not an hour before')
   })
 })

@@ -74,7 +74,7 @@ export interface Message {
 /** What the node pushes on /v1/events. */
 export type NodeEvent =
   | { type: 'hello', peerId: string, name: string }
-  | { type: 'message', groupId: string, message: Message, origin: string }
+  | { type: 'message', groupId: string, message: Message, origin: string, at: number }
   | { type: 'typing', groupId: string, peerId: string, name?: string, [key: string]: unknown }
   | { type: 'presence', peerId: string, state: string, [key: string]: unknown }
   | { type: 'file', fileId: string, state: string, [key: string]: unknown }
