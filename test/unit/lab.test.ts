@@ -148,20 +148,23 @@ describe('lab report', () => {
 })
 
 describe('lab observer', () => {
-  /** A cluster of one node whose sync counter the test moves; only what the observer reads. */
-  function oneNode (): { cluster: LabCluster, received: { bytes: number } } {
-    const received = { bytes: 0 }
+  /**
+   * An observer of one node whose sync counter the test moves (a cluster with only what the
+   * observer reads), sampled once from `bytes` and with that as its baseline.
+   */
+  async function watching (bytes: number): Promise<{ observer: Observer, received: { bytes: number } }> {
+    const received = { bytes }
     const client = { get: async () => ({ stats: { sync: { updateBytesReceived: received.bytes } } }) }
     const cluster = { usage: async () => ({ cpuSeconds: 0, rssBytes: 1 }), client: () => client } as unknown as LabCluster
-    return { cluster, received }
-  }
-
-  it('counts what arrived after its last sampling round once the run finishes', async () => {
-    const { cluster, received } = oneNode()
     const observer = new Observer(cluster, ['n0'], 'g', () => 0)
     observer.startSampling(() => ['n0'])
     await new Promise(resolve => setTimeout(resolve, 50))
     observer.resetBaseline()
+    return { observer, received }
+  }
+
+  it('counts what arrived after its last sampling round once the run finishes', async () => {
+    const { observer, received } = await watching(0)
     // A heal's sync that ends within the second between two rounds.
     received.bytes = 48_000
     await observer.finish()
@@ -169,12 +172,7 @@ describe('lab observer', () => {
   })
 
   it('counts a restarted node\'s counter, which starts again from zero, on top of what it had', async () => {
-    const { cluster, received } = oneNode()
-    const observer = new Observer(cluster, ['n0'], 'g', () => 0)
-    received.bytes = 1_000
-    observer.startSampling(() => ['n0'])
-    await new Promise(resolve => setTimeout(resolve, 50))
-    observer.resetBaseline()
+    const { observer, received } = await watching(1_000)
     // killed and restarted: its new process has received 400 bytes so far
     received.bytes = 400
     await observer.finish()
