@@ -38,6 +38,8 @@ interface NodeStats {
 export class Observer {
   /** node -> message id -> ms after t0 when the node first held it */
   readonly seen = new Map<string, Map<string, number>>()
+  /** message id -> ms after t0 when its sender wrote it, by the sender's own stamp */
+  readonly written = new Map<string, number>()
   private readonly sockets = new Map<string, WebSocket>()
   /** `node/counter` -> running total across restarts, and the last value read */
   private readonly counters = new Map<string, { total: number, last: number }>()
@@ -68,8 +70,11 @@ export class Observer {
     this.sockets.get(node)?.terminate()
     const ws = this.cluster.client(node).events(event => {
       if (event.type !== 'message') return
-      const e = event as unknown as { groupId: string, message: { id: string }, at?: number }
-      if (e.groupId === this.groupId) this.mark(node, e.message.id, stampedAt(e.at, performance.now()) - this.t0())
+      const e = event as unknown as { groupId: string, message: { id: string }, origin?: string, at?: number }
+      if (e.groupId !== this.groupId) return
+      const atMs = stampedAt(e.at, performance.now()) - this.t0()
+      this.mark(node, e.message.id, atMs)
+      if (e.origin === 'local' && !this.written.has(e.message.id)) this.written.set(e.message.id, atMs)
     })
     ws.on('error', () => {})
     this.sockets.set(node, ws)

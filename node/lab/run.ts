@@ -299,10 +299,13 @@ function measure (m: Measured): LabReport {
   const calm: number[] = []
   const faults: number[] = []
   for (const s of sent) {
+    // From when the sender wrote it, by its own stamp: a send request that reached it late
+    // (the lab's own pause) is not the mesh's delay. Never before the lab asked for it.
+    const from = Math.max(s.sentMs, observer.written.get(s.id) ?? s.sentMs)
     for (const node of m.checked) {
       if (node === s.sender) continue
       const at = observer.seen.get(node)?.get(s.id)
-      if (at != null) (s.duringFault ? faults : calm).push(Math.max(0, at - s.sentMs))
+      if (at != null) (s.duringFault ? faults : calm).push(Math.max(0, at - from))
     }
   }
   const all = [...calm, ...faults]

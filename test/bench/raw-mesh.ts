@@ -40,8 +40,12 @@ export async function rawFanOut (n: number, rate: number, seconds: number, bytes
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
       const nonce = `m${k}`
       const from = k % n
-      sent.push({ nonce, from, at: performance.now() })
-      pending.push(peers[from].api.call('POST', '/publish', { text: makeText(nonce, bytes) }))
+      const entry = { nonce, from, at: performance.now() }
+      sent.push(entry)
+      // From when the peer published it, as the lab times Outpost from the sender's own stamp.
+      pending.push(peers[from].api.call('POST', '/publish', { text: makeText(nonce, bytes) }).then((r: { at?: number }) => {
+        entry.at = Math.max(entry.at, stampedAt(r.at, performance.now()))
+      }))
     }
     await Promise.all(pending)
     await new Promise(resolve => setTimeout(resolve, 2_000))

@@ -7,7 +7,7 @@
  *   node dist/test/bench/raw-peer.js --topic T [--dial MULTIADDR]... [--sign]
  *   prints {"ready":true,"peerId","addrs","http"} once listening
  *
- *   POST /publish  {"text"}          publishes {"text"} (JSON bytes) on T; 201 after publish resolves
+ *   POST /publish  {"text"}          publishes {"text"} (JSON bytes) on T; 201 {"at"} after publish resolves
  *   POST /pingpong {"count","bytes"} in-process one-way latency: RTT/2 of ping on T/ping, echoed on T/pong
  *   POST /bulk/pull {"peer","bytes"} opens one /bench/bulk/1 stream to a connected peer, asks it
  *                                    for `bytes` bytes and reads them all; {"bytes","ms"} (ms from
@@ -159,8 +159,10 @@ const server = createServer((req, res) => {
   ;(async () => {
     if (req.method === 'POST' && req.url === '/publish') {
       const { text } = await body(req)
+      // when this peer publishes it, as an Outpost node stamps its own message's event
+      const at = performance.timeOrigin + performance.now()
       await pubsub.publish(topic, encoder.encode(JSON.stringify({ text })))
-      reply(201, { ok: true })
+      reply(201, { ok: true, at })
     } else if (req.method === 'POST' && req.url === '/pingpong') {
       const b = await body(req)
       reply(200, await pingpong(Math.min(Number(b.count ?? 100), 5_000), Math.min(Number(b.bytes ?? 1024), 64 * 1024)))

@@ -188,4 +188,32 @@ describe('lab observer', () => {
     assert.equal(stampedAt(stamp + 1_000, readAt), readAt, 'not after it was read')
     assert.equal(stampedAt(stamp - 3_600_000, readAt), readAt, 'not an hour before')
   })
+
+  it('keeps when the sender wrote a message, by its own event, apart from when each node had it', async () => {
+    const { EventEmitter } = await import('node:events')
+    const streams = new Map<string, (event: { type: string, [k: string]: unknown }) => void>()
+    const cluster = {
+      client: (node: string) => ({
+        events: (onEvent: (event: { type: string, [k: string]: unknown }) => void) => {
+          streams.set(node, onEvent)
+          const ws = Object.assign(new EventEmitter(), { terminate: () => {} })
+          setImmediate(() => ws.emit('open'))
+          return ws
+        }
+      })
+    } as unknown as LabCluster
+    const t0 = performance.now()
+    const observer = new Observer(cluster, ['n0', 'n1'], 'g', () => t0)
+    await observer.watch('n0', false)
+    await observer.watch('n1', false)
+    const wall = performance.timeOrigin + performance.now()
+    streams.get('n0')?.({ type: 'message', groupId: 'g', origin: 'local', message: { id: 'm1' }, at: wall - 30 })
+    streams.get('n1')?.({ type: 'message', groupId: 'g', origin: 'remote', message: { id: 'm1' }, at: wall - 10 })
+    streams.get('n1')?.({ type: 'message', groupId: 'other', origin: 'local', message: { id: 'm2' }, at: wall })
+    const written = observer.written.get('m1') as number
+    const had = observer.seen.get('n1')?.get('m1') as number
+    assert.ok(Math.abs(had - written - 20) < 0.01, `n1 had it 20 ms after n0 wrote it: ${had - written}`)
+    assert.equal(observer.written.has('m2'), false, 'another group is not watched')
+    observer.stop()
+  })
 })
