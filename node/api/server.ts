@@ -5,6 +5,7 @@ import { logger } from '@libp2p/logger'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { InvalidRequestError, UnauthorizedError } from '../errors.js'
 import type { MessageEvent, OutpostNode } from '../outpost-node.js'
+import { wallClockMs } from '../wall-clock.js'
 import { statusOf } from './errors-to-status.js'
 import { readJson, replyJson } from './json.js'
 import { routes, StreamReply, type Route } from './routes.js'
@@ -196,9 +197,4 @@ function findRoute (method: string, path: string): { route: Route, params: strin
     if (m != null) return { route, params: m.slice(1).map(decodeURIComponent) }
   }
   return null
-}
-
-/** Milliseconds since the epoch, to a fraction: every process on a machine reads the same clock. */
-export function wallClockMs (): number {
-  return performance.timeOrigin + performance.now()
 }

@@ -4,6 +4,7 @@
  * what sync delivered first), and the nodes' counters and resource use sampled over time.
  */
 import type WebSocket from 'ws'
+import { localMs } from '../wall-clock.js'
 import type { LabCluster, NodeUsage } from './cluster.js'
 
 const SAMPLE_EVERY_MS = 1_000
@@ -18,7 +19,7 @@ const STAMP_PLAUSIBLE_MS = 60_000
  */
 export function stampedAt (at: unknown, readAt: number): number {
   if (typeof at !== 'number' || !Number.isFinite(at)) return readAt
-  const local = at - performance.timeOrigin
+  const local = localMs(at)
   return local <= readAt && local > readAt - STAMP_PLAUSIBLE_MS ? local : readAt
 }
 
@@ -93,10 +94,12 @@ export class Observer {
   startSampling (live: () => string[]): void {
     this.live = live
     this.processFirst = { cpu: process.cpuUsage(), atMs: this.now() }
-    this.sampler = setInterval(() => {
-      if (this.sampling != null) return
-      this.sampling = this.sample().catch(() => {}).finally(() => { this.sampling = null })
-    }, SAMPLE_EVERY_MS)
+    this.sampler = setInterval(() => { if (this.sampling == null) this.startRound() }, SAMPLE_EVERY_MS)
+    this.startRound()
+  }
+
+  /** A sampling round, kept while it runs: `finish` waits for it before its own last one. */
+  private startRound (): void {
     this.sampling = this.sample().catch(() => {}).finally(() => { this.sampling = null })
   }
 

@@ -34,6 +34,7 @@ import { byteStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
 import { createHost } from '../../node/host.js'
+import { wallClockMs } from '../../node/wall-clock.js'
 
 const { values } = parseArgs({ options: { topic: { type: 'string' }, dial: { type: 'string', multiple: true }, sign: { type: 'boolean' } } })
 const topic = values.topic ?? 'bench'
@@ -55,8 +56,8 @@ pubsub.addEventListener('message', evt => {
   if (msg.topic === topic) {
     // Like Outpost: decode the payload, then report the message to every WebSocket client.
     const { text } = JSON.parse(decoder.decode(msg.data)) as { text: string }
-    // `at`, as an Outpost node stamps its message events (see node/api/server.ts)
-    const data = JSON.stringify({ type: 'message', topic, message: { text }, at: performance.timeOrigin + performance.now() })
+    // `at`, as an Outpost node stamps its message events (node/wall-clock.ts)
+    const data = JSON.stringify({ type: 'message', topic, message: { text }, at: wallClockMs() })
     for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(data)
   } else if (msg.topic === pingTopic) {
     // Echo on the pong topic; a different first byte, since message ids hash the payload.
@@ -160,7 +161,7 @@ const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/publish') {
       const { text } = await body(req)
       // when this peer publishes it, as an Outpost node stamps its own message's event
-      const at = performance.timeOrigin + performance.now()
+      const at = wallClockMs()
       await pubsub.publish(topic, encoder.encode(JSON.stringify({ text })))
       reply(201, { ok: true, at })
     } else if (req.method === 'POST' && req.url === '/pingpong') {

@@ -10,6 +10,7 @@ import { checkHistories } from '../../node/lab/checks.js'
 import type { LabCluster } from '../../node/lab/cluster.js'
 import { htmlReport } from '../../node/lab/html-report.js'
 import { Observer, stampedAt } from '../../node/lab/observer.js'
+import { wallClockMs } from '../../node/wall-clock.js'
 import { histogram, percentiles, type LabReport } from '../../node/lab/report.js'
 import { parseScenario } from '../../node/lab/scenario.js'
 import { REPO_ROOT } from '../helpers/cli.js'
@@ -206,7 +207,7 @@ describe('lab observer', () => {
     const observer = new Observer(cluster, ['n0', 'n1'], 'g', () => t0)
     await observer.watch('n0', false)
     await observer.watch('n1', false)
-    const wall = performance.timeOrigin + performance.now()
+    const wall = wallClockMs()
     streams.get('n0')?.({ type: 'message', groupId: 'g', origin: 'local', message: { id: 'm1' }, at: wall - 30 })
     streams.get('n1')?.({ type: 'message', groupId: 'g', origin: 'remote', message: { id: 'm1' }, at: wall - 10 })
     streams.get('n1')?.({ type: 'message', groupId: 'other', origin: 'local', message: { id: 'm2' }, at: wall })
