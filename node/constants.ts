@@ -42,7 +42,7 @@ export const MAX_GROUPS_PER_HELLO = 10_000
 export const SYNC_TIMEOUT_MS = 30_000
 /**
  * A request for a group's news waits at most this long for another exchange's request for
- * the same group to be answered (sync.ts); after that it asks anyway...
+ * the same group to be answered (sync-asks.ts); after that it asks anyway...
  */
 export const SYNC_ASK_WAIT_MS = 3_000
 /** ...and only this long while the peer asked has not answered HELLO (a dead connection, maybe). */
